@@ -1,0 +1,26 @@
+"""encoder_lib: the course's reference Transformer encoder and its tooling.
+
+H = Encode_theta(x): token ids in, one contextual vector h_i per token out.
+"""
+from .device import describe_device, get_device, precision_policy, seed_everything
+from .model import (ClassificationHead, Encoder, EncoderConfig, EncoderOutput, MaskedLMHead,
+                    WeightsMismatchError, load_bert_weights)
+from .pretrained import bert_state_dict, load_pretrained, pretrained_model_dir
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The tokenizer is imported lazily so that the model works on its own.
+    if name == "WordPieceTokenizer":
+        from .tokenizer import WordPieceTokenizer
+        return WordPieceTokenizer
+    raise AttributeError(f"module 'encoder_lib' has no attribute {name!r}")
+
+
+__all__ = [
+    "ClassificationHead", "Encoder", "EncoderConfig", "EncoderOutput", "MaskedLMHead",
+    "WeightsMismatchError", "WordPieceTokenizer", "bert_state_dict", "describe_device",
+    "get_device", "load_bert_weights", "load_pretrained", "precision_policy",
+    "pretrained_model_dir", "seed_everything",
+]

@@ -1,0 +1,14 @@
+"""The encoder and its parts: config, embeddings, attention, layers, heads, weights."""
+from .attention import MultiHeadSelfAttention
+from .config import EncoderConfig
+from .embeddings import Embeddings
+from .encoder import Encoder, EncoderOutput
+from .heads import ClassificationHead, MaskedLMHead
+from .layer import EncoderLayer, FeedForward
+from .weights import WeightsMismatchError, load_bert_weights, ours_to_bert
+
+__all__ = [
+    "ClassificationHead", "Embeddings", "Encoder", "EncoderConfig", "EncoderLayer", "EncoderOutput",
+    "FeedForward", "MaskedLMHead", "MultiHeadSelfAttention", "WeightsMismatchError",
+    "load_bert_weights", "ours_to_bert",
+]
