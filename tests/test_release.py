@@ -28,6 +28,8 @@ def nbg(cell) -> dict:
 
 
 def read(path: Path) -> nbformat.NotebookNode:
+    if not path.is_file() and path.is_relative_to(RELEASE_DIR):
+        pytest.fail(f"{path.relative_to(REPO_ROOT)} does not exist: run `make release`")
     return nbformat.read(path, as_version=4)
 
 
@@ -222,3 +224,30 @@ def test_readme_names_the_repository_and_links_every_notebook_in_colab():
     missing = [colab_link(nb) for nb in NOTEBOOKS if colab_link(nb) not in readme]
     assert not missing, f"README.md lacks these Open in Colab links: {missing}"
     assert "Open in Colab" in readme
+
+
+# ------------------------------------------------- the checks above, checked
+
+def test_secret_lines_cover_solution_hidden_test_and_mark_scheme_regions():
+    code = nbformat.v4.new_code_cell(
+        "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+        "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(5) == 6\n### END HIDDEN TESTS\nprint('ok')",
+        metadata={"nbgrader": {"solution": True}})
+    assert secret_lines(code) == ["    return x + 1", "assert f(5) == 6"]
+    written = nbformat.v4.new_markdown_cell("Layer 4, because ...",
+                                            metadata={"nbgrader": {"solution": True, "grade": True}})
+    assert secret_lines(written) == ["Layer 4, because ..."]
+    assert is_telling("return scores.softmax(-1)") and not is_telling("# a comment here")
+    assert not is_telling("import torch.nn as nn") and not is_telling("pass")
+
+
+@pytest.mark.parametrize("source, ok", [
+    ("assert x == 1", True),
+    ("assert x == 1\nprint('x is right')", True),
+    ("check_shape('H', H, (1, 5, 384))\nresult = 1", True),
+    ("assert x == 1\nx", False),
+    ("assert x == 1\n0.5", False),
+    ("check_close('H', H, ref)", False),   # a call may return a number: nbgrader's partial credit
+])
+def test_last_statement_rule_rejects_bare_expressions(source, ok):
+    assert (last_statement_problem(source) is None) == ok
