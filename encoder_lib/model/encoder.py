@@ -49,10 +49,8 @@ class Encoder(nn.Module):
                 output_attentions: bool = False) -> EncoderOutput:
         """input_ids: (batch, seq) integer ids; attention_mask: (batch, seq), 1 for real
         tokens and 0 for padding; token_type_ids: (batch, seq) segment ids."""
-        self._check_inputs(input_ids, attention_mask, token_type_ids)
-        key_mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            key_mask = attention_mask.bool()[:, None, None, :]          # (batch, 1, 1, seq)
+        has_padding = self._check_inputs(input_ids, attention_mask, token_type_ids)
+        key_mask = attention_mask.bool()[:, None, None, :] if has_padding else None  # (batch, 1, 1, seq)
         h = self.embeddings(input_ids, token_type_ids)                  # H^0: (batch, seq, d)
         hidden_states = [h] if output_hidden_states else None
         attentions = [] if output_attentions else None
@@ -68,7 +66,10 @@ class Encoder(nn.Module):
             attentions=tuple(attentions) if attentions is not None else None,
         )
 
-    def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> None:
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> bool:
+        """Raise a clear error for bad inputs; return whether the mask has any padding.
+
+        The value checks are gathered into one tensor so that a GPU waits only once."""
         cfg = self.config
         if not isinstance(input_ids, torch.Tensor):
             raise TypeError(f"input_ids must be a torch.Tensor of token ids, got {type(input_ids).__name__}; "
@@ -86,11 +87,6 @@ class Encoder(nn.Module):
         if seq > cfg.max_position:
             raise ValueError(f"the sequence has {seq} tokens but the model's position table covers only "
                              f"{cfg.max_position}; truncate it (tokenizer max_length={cfg.max_position})")
-        low, high = int(input_ids.min()), int(input_ids.max())
-        if low < 0 or high >= cfg.vocab_size:
-            bad = low if low < 0 else high
-            raise ValueError(f"token id {bad} is outside the vocabulary (valid ids are 0..{cfg.vocab_size - 1}); "
-                             "was the text tokenized with this model's vocabulary?")
         for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
             if t is None:
                 continue
@@ -101,19 +97,34 @@ class Encoder(nn.Module):
                                  "they must match")
             if t.device != input_ids.device:
                 raise ValueError(f"{name} is on {t.device} but input_ids is on {input_ids.device}")
+        if token_type_ids is not None and token_type_ids.is_floating_point():
+            raise TypeError(f"token_type_ids must be integers, got dtype {token_type_ids.dtype}")
+
+        stats = [input_ids.min(), input_ids.max()]
         if attention_mask is not None:
-            if attention_mask.is_floating_point() and not bool(((attention_mask == 0) | (attention_mask == 1)).all()):
-                raise ValueError("attention_mask must contain only 0 (padding) and 1 (real token)")
-            if not attention_mask.is_floating_point() and attention_mask.dtype != torch.bool:
-                if int(attention_mask.min()) < 0 or int(attention_mask.max()) > 1:
-                    raise ValueError("attention_mask must contain only 0 (padding) and 1 (real token)")
-            if not bool(attention_mask.bool().any(dim=1).all()):
-                raise ValueError("a sequence in the batch has no real token (its attention_mask row is all 0)")
+            m = attention_mask
+            stats += [((m == 0) | (m == 1)).all(), m.bool().any(dim=1).all(), m.bool().all()]
         if token_type_ids is not None:
-            if token_type_ids.is_floating_point():
-                raise TypeError(f"token_type_ids must be integers, got dtype {token_type_ids.dtype}")
-            if int(token_type_ids.min()) < 0 or int(token_type_ids.max()) >= cfg.type_vocab_size:
+            stats += [token_type_ids.min(), token_type_ids.max()]
+        values = torch.stack([x.to(torch.float64) for x in stats]).tolist()   # the one host sync
+        low, high = int(values[0]), int(values[1])
+        if low < 0 or high >= cfg.vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"token id {bad} is outside the vocabulary (valid ids are 0..{cfg.vocab_size - 1}); "
+                             "was the text tokenized with this model's vocabulary?")
+        has_padding = False
+        if attention_mask is not None:
+            binary, every_row_has_a_token, no_padding = values[2:5]
+            if not binary:
+                raise ValueError("attention_mask must contain only 0 (padding) and 1 (real token)")
+            if not every_row_has_a_token:
+                raise ValueError("a sequence in the batch has no real token (its attention_mask row is all 0)")
+            has_padding = not no_padding
+        if token_type_ids is not None:
+            tt_low, tt_high = values[-2:]
+            if tt_low < 0 or tt_high >= cfg.type_vocab_size:
                 raise ValueError(f"token_type_ids must be in 0..{cfg.type_vocab_size - 1}")
+        return has_padding
 
     @property
     def num_parameters(self) -> int:
