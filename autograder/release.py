@@ -11,7 +11,9 @@ machines so the committed release is exactly what this command makes:
   Colab fields that open it on a GPU runtime;
 - files are written in nbformat's canonical JSON layout.
 
-The gradebook this writes is thrown away (a temporary file): grading builds its own.
+nbgrader writes into a temporary folder first; the finished assignment folders then
+replace those in ``notebooks/`` (so a half-written release is never visible). The
+gradebook this writes is thrown away (a temporary file): grading builds its own.
 
     python -m autograder.release [--root DIR]
 """
@@ -70,17 +72,22 @@ def release(root: Path = REPO_ROOT) -> list[Path]:
     if not assignments(solutions):
         raise ValueError(f"no assignments (folders with notebooks) in {solutions}")
     notebooks.mkdir(exist_ok=True)
-    for old in notebooks.iterdir():
-        if old.is_dir():
-            shutil.rmtree(old)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
-        env = jupyter_env(tmp)
+        staged = Path(tmp) / "release"   # generated and normalised here, then swapped in
         run_nbgrader(["generate_assignment", "*", "--force",
-                      f"--CourseDirectory.db_url=sqlite:///{Path(tmp) / 'gradebook.db'}"], root, env)
+                      f"--CourseDirectory.release_directory={staged}",
+                      f"--CourseDirectory.db_url=sqlite:///{Path(tmp) / 'gradebook.db'}"],
+                     root, jupyter_env(tmp))
+        for path in staged.glob("*/*.ipynb"):
+            write_notebook(normalise_notebook(nbformat.read(path, as_version=4)), path)
+        for old in notebooks.iterdir():
+            if old.is_dir() and not (staged / old.name).is_dir():
+                shutil.rmtree(old)
+        for new in sorted(staged.iterdir()):
+            if (notebooks / new.name).exists():
+                shutil.rmtree(notebooks / new.name)
+            shutil.move(str(new), notebooks / new.name)
     written = sorted(notebooks.glob("*/*.ipynb"))
-    for path in written:
-        nb = nbformat.read(path, as_version=4)
-        write_notebook(normalise_notebook(nb), path)
     return written
 
 
