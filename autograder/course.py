@@ -202,6 +202,14 @@ class ScratchCourse:
         return self.nbgrader("autograde", assignment, f"--student={student}", "--force",
                              timeout=timeout)
 
+    def clone(self, dest: str | os.PathLike, env: Mapping[str, str] | None = None) -> "ScratchCourse":
+        """A copy of this course (gradebook included) at ``dest``, e.g. for a parallel
+        grading run with its own gradebook."""
+        dest = Path(dest).resolve()
+        shutil.copytree(self.root, dest)
+        write_course_config(dest, source="source", release="release", workspace=None)
+        return ScratchCourse(dest, dict(env) if env is not None else dict(self.env))
+
     def scores(self) -> dict[tuple[str, str, str], dict[str, tuple[float | None, float]]]:
         """``{(student, assignment, notebook): {grade_id: (auto_score, max_score)}}``
         for every graded notebook in the gradebook."""
