@@ -44,6 +44,8 @@ def test_solution_notebook_runs_in_grading_mode_without_errors_or_stderr(graded_
     assert all(c.execution_count is not None for c in code_cells), f"{nb}: not every cell ran"
     found = problems(executed)
     assert not found, f"{nb} in grading mode:\n" + "\n\n".join(found)
+    setup_output = "".join(o.get("text", "") for o in code_cells[0].outputs)
+    assert "Grading mode" in setup_output, "the setup cell should have seen NBGRADER_EXECUTION"
 
 
 def test_setup_notebook_runs_outside_grading_mode(hermetic_jupyter, tmp_path):
