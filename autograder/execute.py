@@ -1,0 +1,321 @@
+"""nbgrader's Execute step, hardened for untrusted notebooks.
+
+Plain nbgrader loses a student's whole assignment when the kernel dies (``os._exit``,
+a memory or CPU limit, a kernel that ignores interrupts) and zeroes a test cell for any
+stderr line. :class:`SandboxedExecute` replaces nbgrader's ``Execute`` in the
+autograde pipeline and instead:
+
+- gives every cell a time limit and the notebook as a whole a wall-clock limit; a cell
+  over its limit gets its kernel killed (the sandbox goes with it, so a loop that
+  ignores SIGINT or a fork bomb cannot outlive it);
+- when the kernel dies or is killed, marks that cell with an error saying why, starts
+  a fresh kernel, silently re-runs the cells that had completed (to rebuild the state
+  later cells need) and carries on: the other questions are graded normally;
+- caps each cell's output (a cell printing 100 MB keeps its first megabytes and a note);
+- before every test cell, asks the kernel's guard to undo tampering with builtins and
+  the functions tests rely on, and records what was undone;
+- in test cells that raised no error, turns stderr output (warnings from correct code)
+  into stdout marked ``[stderr]``, so it no longer zeroes the question.
+
+Everything noteworthy goes to ``events_file`` (JSON lines) for the report.
+"""
+from __future__ import annotations
+
+import ast
+import asyncio
+import copy
+import json
+from time import monotonic
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.client import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, Unicode
+
+GUARD_EXPR = "__import__('__autograder_guard__').restore()"
+#: Errors in non-test cells worth a line in the report (others are ordinary wrong answers).
+NOTABLE_ERRORS = {"MemoryError", "SystemExit", "KeyboardInterrupt", "PermissionError", "FileNotFoundError",
+                  "BlockingIOError", "RecursionError", "OSError", "ConnectionError",
+                  "ConnectionRefusedError", "gaierror", "TimeoutError", "ChildProcessError"}
+
+
+class KernelTimedOut(Exception):
+    """A cell ran past its limit; the kernel is killed."""
+
+
+def is_test_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _size(content: dict) -> int:
+    if "text" in content:
+        return len(content["text"])
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v))
+               for v in content.get("data", {}).values())
+
+
+class SandboxedExecute(Execute):
+    """Execute that survives hostile notebooks (see the module docstring)."""
+
+    notebook_timeout = Integer(600, help="Wall-clock seconds for a whole notebook.").tag(config=True)
+    max_output_bytes = Integer(2_000_000, help="Output kept per cell.").tag(config=True)
+    max_restarts = Integer(3, help="Kernel restarts per notebook before giving up.").tag(config=True)
+    guard = Bool(True, help="Undo tampering before each test cell.").tag(config=True)
+    events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
+
+    # ------------------------------------------------------------- entry point
+    def preprocess(self, nb, resources=None, km=None):
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._events: list[dict] = []
+        self._cell_bytes: dict[int, int] = {}
+        self._truncated: set[int] = set()
+        self._deadline = monotonic() + self.notebook_timeout
+        self._last_limit_was_cell = True
+        try:
+            run_sync(self._async_run_notebook)()
+        finally:
+            self._write_events()
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    # ------------------------------------------------------------- the loop
+    async def _async_run_notebook(self) -> None:
+        done: list[int] = []            # code cells that completed, for a replay
+        restarts = 0
+        gave_up = ""
+        await self._async_boot()
+        try:
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                if not gave_up and monotonic() >= self._deadline:
+                    gave_up = f"the notebook's time limit ({self.notebook_timeout} s) was reached"
+                    self._event("notebook_time_limit", index, gave_up)
+                if gave_up:
+                    self._mark_not_run(cell, gave_up)
+                    continue
+                try:
+                    if self.guard and is_test_cell(cell):
+                        await self._async_guard(index)
+                    await self.async_execute_cell(cell, index,
+                                                  execution_count=self.code_cells_executed + 1)
+                    if is_test_cell(cell):
+                        self._stderr_to_stdout(cell, index)
+                    else:
+                        self._note_error(cell, index)
+                    done.append(index)
+                    continue
+                except KernelTimedOut:
+                    limit = self._cell_limit()
+                    reason = (f"this cell ran longer than its time limit ({limit} s) and was stopped"
+                              if self._last_limit_was_cell else
+                              f"the notebook's time limit ({self.notebook_timeout} s) ran out in this cell")
+                    kind = "cell_timeout" if self._last_limit_was_cell else "notebook_time_limit"
+                except (DeadKernelError, CellTimeoutError, RuntimeError) as err:
+                    reason = self._death_reason(err)
+                    kind = "kernel_died"
+                self._cancel_stray_tasks()
+                self._add_error(cell, "KernelStopped", reason)
+                self._event(kind, index, reason)
+                await self._async_discard_kernel()
+                restarts += 1
+                if restarts > self.max_restarts:
+                    gave_up = f"the kernel had to be restarted {self.max_restarts} times already"
+                    self._event("gave_up", index, gave_up)
+                    continue
+                problem = await self._async_restart_and_replay(done)
+                if problem:
+                    gave_up = problem
+                    self._event("gave_up", index, gave_up)
+        finally:
+            self._cancel_stray_tasks()
+            await self._async_discard_kernel()
+
+    # ------------------------------------------------------------- kernels
+    async def _async_boot(self) -> None:
+        self.km = self.create_kernel_manager()
+        await self.async_start_new_kernel()
+        await self.async_start_new_kernel_client()
+        msg_id = await ensure_async(self.kc.kernel_info())
+        reply = await self._async_reply(msg_id, self.startup_timeout)
+        if reply is None:
+            raise RuntimeError("the grading kernel did not answer after starting")
+        self.nb.metadata["language_info"] = reply["content"].get("language_info", {})
+
+    async def _async_discard_kernel(self) -> None:
+        km, kc = self.km, getattr(self, "kc", None)
+        self.km, self.kc = None, None
+        if kc is not None:
+            try:
+                kc.stop_channels()
+            except Exception:
+                pass
+        if km is not None:
+            try:
+                if await ensure_async(km.is_alive()):
+                    await ensure_async(km.shutdown_kernel(now=True))
+            except Exception:
+                pass
+            try:
+                await ensure_async(km.cleanup_resources())
+            except Exception:
+                pass
+
+    async def _async_restart_and_replay(self, done: list[int]) -> str:
+        """Fresh kernel, completed cells re-run silently; returns a problem or ''."""
+        try:
+            await self._async_boot()
+        except Exception as err:
+            return f"a fresh kernel could not be started ({err})"
+        for i in done:
+            original = self.nb.cells[i]
+            replay = copy.deepcopy(original)
+            try:
+                await self.async_execute_cell(replay, i, store_history=False)
+            except (KernelTimedOut, DeadKernelError, CellTimeoutError, RuntimeError):
+                self._cancel_stray_tasks()
+                await self._async_discard_kernel()
+                return "re-running the earlier cells in a fresh kernel failed too"
+            finally:
+                self.nb.cells[i] = original
+        return ""
+
+    async def _async_reply(self, msg_id: str, timeout: float) -> dict | None:
+        end = monotonic() + timeout
+        while monotonic() < end:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(1.0, end - monotonic())))
+            except Exception:
+                if not await ensure_async(self.kc.is_alive()):
+                    return None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    def _cancel_stray_tasks(self) -> None:
+        """nbclient leaves its polling tasks behind when a cell fails hard."""
+        current = asyncio.current_task()
+        for task in asyncio.all_tasks():
+            name = getattr(task.get_coro(), "__qualname__", "")
+            if task is not current and name.split(".")[-1] in (
+                    "_async_poll_output_msg", "_async_poll_kernel_alive", "_async_poll_for_reply"):
+                task.cancel()
+
+    def _death_reason(self, err: Exception) -> str:
+        if isinstance(err, CellTimeoutError):
+            return "the kernel stopped responding in this cell and was stopped"
+        if isinstance(err, DeadKernelError):
+            return ("the kernel died while running this cell (it exited, or hit the memory, "
+                    "process or CPU limit)")
+        return f"the kernel failed while running this cell ({err})"
+
+    # ------------------------------------------------------------- time limits
+    def _cell_limit(self) -> int:
+        return int(self.timeout or 0) or self.notebook_timeout
+
+    def _get_timeout(self, cell):
+        remaining = max(1, int(self._deadline - monotonic()))
+        limit = self._cell_limit()
+        self._last_limit_was_cell = limit <= remaining
+        return min(limit, remaining)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        raise KernelTimedOut()
+
+    # ------------------------------------------------------------- outputs
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        self._cell_bytes[cell_index] = 0
+        self._truncated.discard(cell_index)
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    def output(self, outs, msg, display_id, cell_index):
+        msg_type = msg["msg_type"]
+        if msg_type in ("stream", "display_data", "execute_result", "update_display_data"):
+            size = _size(msg["content"])
+            used = self._cell_bytes.get(cell_index, 0)
+            self._cell_bytes[cell_index] = used + size
+            if used + size > self.max_output_bytes and not (msg_type == "execute_result" and size < 10_000):
+                if cell_index not in self._truncated:
+                    self._truncated.add(cell_index)
+                    mb = self.max_output_bytes / 1e6
+                    outs.append(new_output("stream", name="stdout",
+                                           text=f"\n[grader: output cut off here; only the first {mb:g} MB "
+                                                f"of a cell's output is kept]\n"))
+                    self._event("output_truncated", cell_index,
+                                f"the cell printed more than {mb:g} MB; the rest was dropped")
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _stderr_to_stdout(self, cell, index: int) -> None:
+        if any(o.output_type == "error" for o in cell.outputs):
+            return
+        moved = False
+        for o in cell.outputs:
+            if o.output_type == "stream" and o.name == "stderr":
+                o.name = "stdout"
+                o.text = "".join(f"[stderr] {line}" for line in o.text.splitlines(keepends=True))
+                moved = True
+        if moved:
+            self._event("stderr_in_test", index,
+                        "the test cell wrote to stderr (warnings); shown as [stderr] lines, not penalised")
+
+    def _note_error(self, cell, index: int) -> None:
+        for o in cell.outputs:
+            if o.output_type == "error" and o.ename in NOTABLE_ERRORS:
+                self._event("answer_error", index, f"{o.ename}: {str(o.evalue)[:160]}")
+                return
+
+    def _add_error(self, cell, ename: str, evalue: str) -> None:
+        cell.setdefault("outputs", [])
+        cell.outputs.append(new_output("error", ename=ename, evalue=evalue,
+                                       traceback=[f"{ename}: {evalue}"]))
+
+    def _mark_not_run(self, cell, reason: str) -> None:
+        cell.outputs = []
+        self._add_error(cell, "NotRun", f"not run: {reason}")
+
+    # ------------------------------------------------------------- guard
+    async def _async_guard(self, index: int) -> None:
+        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
+                                                    user_expressions={"g": GUARD_EXPR}))
+        reply = await self._async_reply(msg_id, 20)
+        if reply is None:
+            raise KernelTimedOut()
+        result = reply["content"].get("user_expressions", {}).get("g", {})
+        if result.get("status") != "ok":
+            self._event("tampering", index, "the grader's guard was removed or broken before this test")
+            return
+        try:
+            changed = ast.literal_eval(result["data"]["text/plain"])
+        except (KeyError, ValueError, SyntaxError):
+            changed = ["(unreadable guard answer)"]
+        if changed:
+            shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+            self._event("tampering", index,
+                        f"student code had replaced {shown}; the originals were put back before this test")
+
+    # ------------------------------------------------------------- events
+    def _event(self, kind: str, index: int | None, detail: str) -> None:
+        cell = self.nb.cells[index] if index is not None else None
+        self._events.append({"kind": kind, "cell": index,
+                             "grade_id": grade_id(cell) if cell is not None else None,
+                             "test": bool(cell is not None and is_test_cell(cell)),
+                             "detail": detail})
+
+    def _write_events(self) -> None:
+        if not self.events_file:
+            return
+        notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
+        with open(self.events_file, "a", encoding="utf-8") as f:
+            for e in self._events:
+                f.write(json.dumps({"notebook": notebook, **e}) + "\n")

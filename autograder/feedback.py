@@ -1,0 +1,50 @@
+"""What students get back: nbgrader's feedback with the hidden tests taken out.
+
+nbgrader 0.9 makes feedback from the autograded notebook, whose test cells hold the
+hidden tests again (autograde restores them from the gradebook). :class:`HideHiddenTests`
+runs in the feedback step and, in every graded cell, replaces each
+``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region with one comment line and
+cuts error tracebacks down to their last line (a traceback quotes the failing source
+line, which may be a hidden test). The message of the failed check stays: that is the
+feedback.
+"""
+from __future__ import annotations
+
+import re
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.IGNORECASE)
+END = re.compile(r"^\s*#+\s*END HIDDEN TESTS", re.IGNORECASE)
+PLACEHOLDER = "# (hidden tests: not shown)"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_hidden(source: str) -> str:
+    """``source`` with every hidden-test region replaced by a placeholder line."""
+    out, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        if not hidden and BEGIN.match(line):
+            hidden = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(indent + PLACEHOLDER + "\n")
+        elif hidden:
+            if END.match(line):
+                hidden = False
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback preprocessor: no hidden test source in sources or tracebacks."""
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") or meta.get("locked"):
+            if BEGIN.search(cell.source) or any(BEGIN.match(l) for l in cell.source.splitlines()):
+                cell.source = strip_hidden(cell.source)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out.traceback = [f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"]
+        return cell, resources

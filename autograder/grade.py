@@ -1,0 +1,276 @@
+"""Grade a class's notebooks safely, in parallel, and report (``make grade``).
+
+    python -m autograder.grade [SUBMISSIONS] --out OUT [--workers N] [--shard i/n]
+                               [--redo] [--pattern REGEX] [--timeout S]
+
+SUBMISSIONS is a folder (one sub-folder per student, or files named with the student)
+or an LMS ``.zip`` export; the default is the bundled demo cohort. The input is only
+read. OUT receives:
+
+- ``grades.csv``   one row per student x question: score, maximum, status;
+- ``totals.csv``   one row per student: points per part, total, percent (for an LMS);
+- ``report.txt``   the class table and every problem in plain words with its cost
+  (also printed);
+- ``feedback/<student>/<part>/<notebook>.html``  nbgrader feedback without hidden tests;
+- ``autograded/...`` the executed notebooks, ``gradebook.db`` the merged gradebook
+  (for manual grading in formgrader), ``.state/`` what a re-run reuses.
+
+Each (student, part) is a job: intake finds the files (renamed, zipped, duplicated),
+:mod:`autograder.repair` makes them gradable, and worker processes (one per core by
+default) grade them with nbgrader, the kernel confined by :mod:`autograder.sandbox`.
+A re-run grades only what changed, unless ``--redo``.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .course import REPO_ROOT, SOLUTIONS_DIR
+from .nbgrader_config import CELL_TIMEOUT_S
+
+GRADER_VERSION = "1"
+DEFAULT_SUBMISSIONS = REPO_ROOT / "autograder" / "demo_cohort"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m autograder.grade",
+                                description="Grade submitted notebooks with nbgrader, safely and in parallel.")
+    p.add_argument("submissions", nargs="?", type=Path, default=DEFAULT_SUBMISSIONS,
+                   help="folder or .zip of submissions (default: the bundled demo cohort)")
+    p.add_argument("--out", type=Path, default=Path("grading_out"), help="output folder")
+    p.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
+    p.add_argument("--shard", default="1/1", help="grade only share i of n of the students, e.g. 2/3")
+    p.add_argument("--redo", action="store_true", help="grade again what is already graded")
+    p.add_argument("--pattern", default=None,
+                   help="regex whose 'student' group finds the student in a flat file name "
+                        r"(default: everything before the first underscore, '^(?P<student>[^_]+)_')")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT_S, help="seconds one cell may run")
+    p.add_argument("--notebook-timeout", type=int, default=0,
+                   help="seconds a whole notebook may run (default: 4 x --timeout, at least 300)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of a notebook's kernel")
+    p.add_argument("--assignments", default="",
+                   help="comma-separated parts to grade (default: every part anyone handed in)")
+    p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--no-isolation", action="store_true",
+                   help="run kernels without the sandbox (only for debugging the grader)")
+    p.add_argument("--quiet", action="store_true", help="do not print the report")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    try:
+        i, n = (int(x) for x in args.shard.split("/"))
+        if not 1 <= i <= n:
+            raise ValueError
+    except ValueError:
+        p.error(f"--shard must look like i/n with 1 <= i <= n, not {args.shard!r}")
+    args.shard_i, args.shard_n = i, n
+    if args.notebook_timeout <= 0:
+        args.notebook_timeout = max(300, 4 * args.timeout)
+    return args
+
+
+def in_shard(student: str, i: int, n: int) -> bool:
+    """Deterministic: the same student always lands in the same share."""
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == i - 1
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]) -> list[dict]:
+    """Repair every notebook, write the copies the workers grade, describe each job."""
+    import nbformat
+
+    from .repair import repair
+
+    layout = master.layout
+    jobs = []
+    for student in sorted(intake.students):
+        if not in_shard(student, args.shard_i, args.shard_n):
+            continue
+        for part in parts:
+            expected = master.notebooks(part)
+            cands = {nb: c for nb, c in intake.students[student].items() if c.assignment == part}
+            sub_dir = state / "submitted" / student / part
+            shutil.rmtree(sub_dir, ignore_errors=True)
+            sub_dir.mkdir(parents=True)
+            notes, unreadable, ok = {}, [], []
+            for nb, cand in sorted(cands.items()):
+                fixed, found = repair(cand.raw, master.release_notebook(part, nb))
+                notes[nb] = [{"kind": f.kind, "detail": f.detail, "fatal": f.fatal,
+                              "grade_ids": list(f.grade_ids)} for f in found]
+                if fixed is None:
+                    unreadable.append(nb)
+                    continue
+                nbformat.write(fixed, sub_dir / f"{nb}.ipynb")
+                ok.append(nb)
+            files = {nb: {"origin": c.origin, "sha256": c.sha256} for nb, c in sorted(cands.items())}
+            fingerprint = hashlib.sha256(json.dumps(
+                [GRADER_VERSION, master.hash, args.timeout, args.notebook_timeout, args.memory_mb,
+                 args.no_isolation, files], sort_keys=True).encode()).hexdigest()[:20]
+            key = f"{student}/{part}"
+            jobs.append({
+                "key": key, "student": student, "assignment": part, "notebooks": ok,
+                "expected": expected, "unreadable": unreadable, "repair": notes, "files": files,
+                "submitted_dir": str(sub_dir), "release_dir": str(master.release_dir(part)),
+                "fingerprint": fingerprint,
+                "result_path": str(state / "results" / student / f"{part}.json"),
+                "gradebook_path": str(state / "gradebooks" / student / f"{part}.db"),
+                "feedback_dir": str(out / "feedback" / student / part),
+                "autograded_dir": str(out / "autograded" / student / part),
+                "points": sum(layout[part][nb]["points"] for nb in expected),
+            })
+    return jobs
+
+
+def _up_to_date(job: dict) -> bool:
+    path = Path(job["result_path"])
+    if not path.is_file():
+        return False
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return r.get("fingerprint") == job["fingerprint"] and bool(r.get("ok"))
+
+
+def _load_result(job: dict) -> dict | None:
+    path = Path(job["result_path"])
+    if not job["notebooks"]:
+        return {"ok": True, "notebooks": {}}
+    if not path.is_file():
+        return None
+    r = json.loads(path.read_text(encoding="utf-8"))
+    return r if r.get("fingerprint") == job["fingerprint"] else None
+
+
+def _intake_problems(intake, students: set[str]) -> list:
+    from .results import Problem
+
+    unknown_cost = {"unsafe_zip_entry", "no_student", "unknown_notebook", "file_too_large",
+                    "zip_too_large", "skipped_link"}
+    out = []
+    for n in intake.notes:
+        if n.student is not None and n.student not in students:
+            continue
+        out.append(Problem(n.student, n.notebook, n.kind, f"{n.detail} ({n.origin})",
+                           None if n.kind in unknown_cost else 0.0))
+    return out
+
+
+def grade(args: argparse.Namespace) -> int:
+    from .intake import DEFAULT_PATTERN, collect
+    from .master import build_master
+    from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
+    from .pool import run_jobs
+    from .report import build
+    from .results import job_rows
+    from .sandbox import Limits, SandboxPlan
+
+    t0 = time.monotonic()
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    out = args.out.resolve()
+    state = out / ".state"
+    state.mkdir(parents=True, exist_ok=True)
+    submissions = args.submissions.resolve()
+    if not submissions.exists():
+        print(f"error: {submissions} does not exist", file=sys.stderr)
+        return 2
+    if submissions == out or out in submissions.parents or submissions in out.parents and submissions.is_dir():
+        print("error: --out must be a folder outside SUBMISSIONS (the input is never written to)",
+              file=sys.stderr)
+        return 2
+
+    master = build_master(state / "masters", solutions=args.solutions)
+    graded_parts = master.graded_assignments()
+    nb_part = {nb: a for a in graded_parts for nb in master.notebooks(a)}
+    ungraded = {nb for a in master.assignments() if a not in graded_parts for nb in master.notebooks(a)}
+    intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
+    if args.assignments:
+        parts = [a.strip() for a in args.assignments.split(",") if a.strip()]
+        unknown = [a for a in parts if a not in graded_parts]
+        if unknown:
+            print(f"error: unknown or ungraded part(s): {', '.join(unknown)}; graded parts are "
+                  f"{', '.join(graded_parts)}", file=sys.stderr)
+            return 2
+    else:
+        parts = sorted({c.assignment for s in intake.students.values() for c in s.values()})
+    jobs = _prepare_jobs(intake, master, state, out, args, parts)
+    todo = [j for j in jobs if j["notebooks"] and (args.redo or not _up_to_date(j))]
+
+    limits = Limits(memory_mb=args.memory_mb, cpu_s=max(900, 2 * args.notebook_timeout))
+    secrets = [args.solutions, master.root, submissions, out, REPO_ROOT / ".grading"]
+    plan = SandboxPlan.detect(limits, isolate=not args.no_isolation,
+                              secrets=[s for s in secrets if Path(s).exists()])
+    workers = max(1, min(args.workers or cores(), len(todo) or 1))
+    ctx = {"plan": plan.to_json(), "master": str(master.root), "workdir": str(state / "work"),
+           "cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
+           "threads": max(1, cores() // workers)}
+    n_notebooks = sum(len(j["notebooks"]) for j in todo)
+    t_grade = time.monotonic()
+    bar = None
+    if not args.no_progress and todo:
+        from tqdm import tqdm
+        bar = tqdm(total=n_notebooks, unit="notebook", desc="grading", file=sys.stderr,
+                   dynamic_ncols=True)
+
+    def done(job, ok):
+        if bar is not None:
+            bar.update(len(job["notebooks"]))
+            bar.set_postfix_str(job["key"][:30])
+
+    job_limit = args.notebook_timeout * max([len(master.notebooks(a)) for a in parts] or [1]) + 600
+    run_jobs(sorted(todo, key=lambda j: -len(j["notebooks"])), ctx, workers, state, job_limit, done)
+    if bar is not None:
+        bar.close()
+    grade_s = time.monotonic() - t_grade
+
+    rows, problems = [], []
+    for job in jobs:
+        r, p = job_rows(job, _load_result(job), master.layout)
+        rows += r
+        problems += p
+    students = {j["student"] for j in jobs}
+    problems = _intake_problems(intake, students) + problems
+    write_grades_csv(rows, out / "grades.csv")
+    write_totals_csv(rows, parts, out / "totals.csv")
+    merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
+
+    notebooks = [nb for a in parts for nb in master.notebooks(a)]
+    header = {
+        "submissions": str(submissions),
+        "students": f"{len(students)}" + (f" (shard {args.shard})" if args.shard_n > 1 else ""),
+        "parts": ", ".join(parts) or "(none handed in)",
+        "graded now": f"{n_notebooks} notebook(s) in {len(todo)} job(s); "
+                      f"{len([j for j in jobs if j['notebooks']]) - len(todo)} job(s) up to date, skipped",
+        "workers": f"{workers} (kernel threads {ctx['threads']}), sandbox mode {plan.mode!r}",
+        "time": f"{time.monotonic() - t0:.1f} s in all, {grade_s:.1f} s grading"
+                + (f" ({grade_s / n_notebooks:.1f} s per notebook)" if n_notebooks else ""),
+        "limits": f"{args.timeout} s per cell, {args.notebook_timeout} s per notebook, "
+                  f"{args.memory_mb} MB memory",
+    }
+    files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
+             "feedback": str(out / "feedback"), "autograded": str(out / "autograded"),
+             "gradebook": str(out / "gradebook.db"), "logs": str(state / "logs")}
+    text = build(rows, problems, notebooks, header=header, protections=plan.protections, files=files)
+    (out / "report.txt").write_text(text, encoding="utf-8")
+    if not args.quiet:
+        print(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return grade(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

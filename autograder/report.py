@@ -1,0 +1,101 @@
+"""The grading report (``OUT/report.txt``, also printed): plain text an instructor reads.
+
+1. what ran: submissions, students, workers, time, and which protections were on or off;
+2. the class table: every student's score per notebook, total and percentage;
+3. every problem, per student and notebook, in plain words with what it cost;
+4. what is left to do by hand (written answers, flagged submissions) and where the
+   files are.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .results import Problem, Row
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:g}" if abs(x - round(x)) > 1e-9 else str(int(round(x)))
+
+
+def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
+    got: dict = defaultdict(lambda: defaultdict(float))
+    top: dict = defaultdict(float)
+    manual: dict = defaultdict(int)
+    students = sorted({r.student for r in rows})
+    for r in rows:
+        got[r.student][r.notebook] += r.score or 0.0
+        if r.student == students[0]:
+            top[r.notebook] += r.max_score
+        if r.status == "manual":
+            manual[r.student] += 1
+    short = {nb: nb.split("_")[0] for nb in notebooks}
+    total_max = sum(top[nb] for nb in notebooks)
+    name_w = max([len("student")] + [len(s) for s in students])
+    head = f"{'student':<{name_w}}  " + "  ".join(f"{short[nb] + '/' + _fmt(top[nb]):>8}" for nb in notebooks)
+    head += f"  {'total/' + _fmt(total_max):>11}  {'%':>5}  manual"
+    lines = [head, "-" * len(head)]
+    for s in students:
+        total = sum(got[s][nb] for nb in notebooks)
+        pct = 100.0 * total / total_max if total_max else 0.0
+        lines.append(f"{s:<{name_w}}  " + "  ".join(f"{_fmt(got[s][nb]):>8}" for nb in notebooks)
+                     + f"  {_fmt(total):>11}  {pct:5.1f}  {manual[s] or '':>6}")
+    if students:
+        n = len(students)
+        means = [sum(got[s][nb] for s in students) / n for nb in notebooks]
+        total_mean = sum(means)
+        lines.append("-" * len(head))
+        lines.append(f"{'mean':<{name_w}}  " + "  ".join(f"{m:8.1f}" for m in means)
+                     + f"  {total_mean:11.1f}  {100 * total_mean / total_max if total_max else 0:5.1f}")
+    return lines
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    lines = []
+    by_student: dict = defaultdict(list)
+    for p in problems:
+        by_student[p.student or "(no student)"].append(p)
+    for student in sorted(by_student):
+        ps = sorted(by_student[student], key=lambda p: (p.notebook or "", p.severity != "error", p.kind))
+        lines.append(f"{student}:")
+        for p in ps:
+            cost = ("cost unknown (not graded)" if p.cost is None else
+                    f"cost {_fmt(p.cost)} point{'s' if p.cost != 1 else ''}" if p.cost else "cost: nothing")
+            qs = f" [{', '.join(p.questions)}]" if p.questions and p.cost else ""
+            mark = "!" if p.severity == "error" else "-"
+            lines.append(f"  {mark} {p.notebook or '(file)'}: {p.what} -- {cost}{qs}")
+    return lines
+
+
+def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, header: dict,
+          protections: list, files: dict[str, str]) -> str:
+    out = ["AUTOGRADER REPORT", "=" * 17, ""]
+    for k, v in header.items():
+        out.append(f"{k + ':':<22} {v}")
+    out += ["", "Protections while student code ran:"]
+    for p in protections:
+        out.append(f"  [{'on ' if p.on else 'OFF'}] {p.name}: {p.how}")
+    if any(not p.on for p in protections):
+        out.append("  Some protections are OFF: student code ran with less confinement (see above).")
+    out += ["", "CLASS TABLE (points per notebook)", ""]
+    out += class_table(rows, notebooks) if rows else ["(no submissions graded)"]
+    errors = [p for p in problems if p.severity == "error"]
+    notes = [p for p in problems if p.severity != "error"]
+    out += ["", f"PROBLEMS ({len(errors)} that cost points or need a look, {len(notes)} handled notes)",
+            "  ! = costs points or needs a look;  - = handled, noted", ""]
+    out += problem_lines(problems) if problems else ["  none"]
+    manual = [r for r in rows if r.status == "manual"]
+    out += ["", "TO DO BY HAND"]
+    if manual:
+        out.append(f"  {len(manual)} written answer(s) wait for manual grading "
+                   f"(nbgrader formgrader on {files.get('gradebook', 'the gradebook')}).")
+    flagged = sorted({(p.student, p.notebook) for p in errors if p.kind in ("grader_error", "tampering")})
+    for s, nb in flagged:
+        out.append(f"  look at {s} / {nb} (flagged above)")
+    if not manual and not flagged:
+        out.append("  nothing")
+    out += ["", "FILES"]
+    for k, v in files.items():
+        out.append(f"  {k + ':':<14} {v}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,330 @@
+"""A grading worker: grades one (student, assignment) job at a time, in-process.
+
+    python -m autograder.worker CONTEXT.json      # jobs as JSON lines on stdin,
+                                                  # results as JSON lines on stdout
+
+Each job gets a scratch nbgrader course holding only the assignment's release material
+and that one submission, and its own copy of the master gradebook (merged later).
+nbgrader's autograde runs with :class:`~autograder.execute.SandboxedExecute`, whose
+kernels start through the sandbox kernelspec; then nbgrader's feedback is made with
+the hidden tests taken out. The job's result (scores per question, what happened) is
+written as JSON next to its gradebook, so a re-run can skip it.
+
+Nothing here trusts the submission: a failure of any kind becomes a "grader error"
+result for that job and the worker goes on with the next.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import nbformat
+
+from .sandbox import KERNEL_NAME, POLICY_ENV, SandboxPlan, write_kernelspec, write_policy
+
+RESULT_FORMAT = 1
+
+
+class Worker:
+    """Grades jobs in one process; ``slot`` picks the kernel's uid and scratch folders."""
+
+    def __init__(self, ctx: dict):
+        self.ctx = ctx
+        self.slot = int(ctx["slot"])
+        self.plan = SandboxPlan.from_json(ctx["plan"])
+        self.master = Path(ctx["master"])
+        self.base = Path(ctx["workdir"]) / f"worker-{self.slot}"
+        shutil.rmtree(self.base, ignore_errors=True)
+        self.base.mkdir(parents=True)
+        # a short runtime folder: ipc socket paths must stay under ~100 characters
+        self.runtime = Path(tempfile.mkdtemp(prefix=f"agrt{self.slot}-"))
+        os.chmod(self.runtime.parent, os.stat(self.runtime.parent).st_mode)  # /tmp as it is
+        self.plan.prepare_dirs(self.slot, self.runtime)
+        jdir = self.base / "jupyter"
+        for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                         ("IPYTHONDIR", "ipython")):
+            (jdir / sub).mkdir(parents=True, exist_ok=True)
+            os.environ[var] = str(jdir / sub)
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
+        os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+        os.environ.pop("NBGRADER_EXECUTION", None)
+        write_kernelspec(jdir / "data", self.plan.python)
+        self.mpl = self._matplotlib_cache(jdir / "mpl")
+
+    def close(self) -> None:
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def _matplotlib_cache(self, folder: Path) -> Path | None:
+        """Build Matplotlib's font cache once, so each kernel need not."""
+        try:
+            import subprocess
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run([self.plan.python, "-c", "import matplotlib.font_manager"],
+                           env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True,
+                           timeout=120, check=True)
+            for p in folder.iterdir():
+                os.chmod(p, 0o644)
+            os.chmod(folder, 0o755)
+            return folder
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------------ one job
+    def grade(self, job: dict) -> dict:
+        start = time.monotonic()
+        result = {"format": RESULT_FORMAT, "student": job["student"], "assignment": job["assignment"],
+                  "fingerprint": job["fingerprint"], "ok": False, "error": None, "notebooks": {}}
+        try:
+            result["notebooks"] = self._grade(job)
+            result["ok"] = True
+        except Exception:
+            result["error"] = traceback.format_exc(limit=8)
+        result["seconds"] = round(time.monotonic() - start, 2)
+        Path(job["result_path"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(job["result_path"]).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        return result
+
+    def _grade(self, job: dict) -> dict:
+        from nbgrader.converters import Autograde, GenerateFeedback
+        from nbgrader.coursedir import CourseDirectory
+
+        student, assignment = job["student"], job["assignment"]
+        course = self.base / "course"
+        shutil.rmtree(course, ignore_errors=True)
+        release = self.master / "release" / assignment
+        source = course / "source" / assignment
+        source.mkdir(parents=True)
+        for item in release.iterdir():   # release material other than notebooks
+            if item.suffix != ".ipynb":
+                (shutil.copytree if item.is_dir() else shutil.copyfile)(item, source / item.name)
+        submitted = course / "submitted" / student / assignment
+        submitted.mkdir(parents=True)
+        for name in job["notebooks"]:
+            shutil.copyfile(Path(job["submitted_dir"]) / f"{name}.ipynb", submitted / f"{name}.ipynb")
+        gradebook = Path(job["gradebook_path"])
+        gradebook.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.master / "gradebook.db", gradebook)
+        events = self.base / "events.jsonl"
+        events.unlink(missing_ok=True)
+        for stale in self.runtime.iterdir():   # sockets and connection files of old kernels
+            stale.unlink(missing_ok=True)
+
+        work = self.base / "box"
+        shutil.rmtree(work, ignore_errors=True)
+        self.plan.prepare_dirs(self.slot, work)
+        argv, env = self.plan.kernel_argv(self.slot, release_dir=release, runtime_dir=self.runtime,
+                                          workdir=work, mpl_dir=self.mpl,
+                                          threads=int(self.ctx.get("threads", 1)))
+        policy = write_policy(self.base / "policy.json", argv, env, self.plan.kernel_uid(self.slot),
+                              self.runtime)
+        os.environ[POLICY_ENV] = str(policy)
+
+        config = self._config(course, gradebook, events)
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = assignment
+        coursedir.student_id = student
+        log = logging.getLogger(f"autograder.worker{self.slot}")
+        autograde = Autograde(coursedir=coursedir, config=config, log=log)
+        autograde.force = True
+        error = None
+        try:
+            autograde.start()
+        except BaseException as err:   # nbgrader raises on a failed notebook; keep going
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            error = f"{type(err).__name__}: {err}"
+        autograded = course / "autograded" / student / assignment
+        feedback_ok = False
+        if autograded.is_dir() and any(autograded.glob("*.ipynb")):
+            fb = GenerateFeedback(coursedir=coursedir, config=config, log=log)
+            fb.force = True
+            try:
+                fb.start()
+                feedback_ok = True
+            except BaseException as err:
+                if isinstance(err, KeyboardInterrupt):
+                    raise
+        self._export(job, course, feedback_ok)
+        return self._collect(job, gradebook, autograded, events, error)
+
+    def _config(self, course: Path, gradebook: Path, events: Path):
+        from nbconvert.preprocessors import ClearMetadataPreprocessor
+        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+                                            IgnorePattern, LimitOutput, SaveAutoGrades)
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from traitlets.config import Config
+
+        from .execute import SandboxedExecute
+        from .feedback import HideHiddenTests
+
+        c = Config()
+        c.CourseDirectory.root = str(course)
+        c.CourseDirectory.db_url = f"sqlite:///{gradebook}"
+        c.CourseDirectory.source_directory = "source"
+        c.CourseDirectory.submitted_directory = "submitted"
+        c.CourseDirectory.autograded_directory = "autograded"
+        c.CourseDirectory.feedback_directory = "feedback"
+        c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+        c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                               LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                               CheckCellMetadata]
+        c.SandboxedExecute.kernel_name = KERNEL_NAME
+        c.SandboxedExecute.timeout = int(self.ctx["cell_timeout"])
+        c.SandboxedExecute.notebook_timeout = int(self.ctx["notebook_timeout"])
+        c.SandboxedExecute.startup_timeout = 120
+        c.SandboxedExecute.iopub_timeout = 15
+        c.SandboxedExecute.shutdown_kernel = "immediate"
+        c.SandboxedExecute.events_file = str(events)
+        # ipc sockets in the runtime folder (bound into the sandbox): a kernel in its own
+        # network namespace cannot reach the grader's loopback TCP ports
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(self.runtime / "k")
+        c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+        return c
+
+    def _export(self, job: dict, course: Path, feedback_ok: bool) -> None:
+        student, assignment = job["student"], job["assignment"]
+        for step, dest in (("autograded", job["autograded_dir"]), ("feedback", job["feedback_dir"])):
+            dest = Path(dest)
+            shutil.rmtree(dest, ignore_errors=True)
+            src = course / step / student / assignment
+            if src.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                for f in src.iterdir():
+                    if f.suffix in (".ipynb", ".html"):
+                        shutil.copyfile(f, dest / f.name)
+                        os.chmod(dest / f.name, 0o644)
+
+    # ------------------------------------------------------------------ results
+    def _collect(self, job: dict, gradebook: Path, autograded: Path, events: Path,
+                 error: str | None) -> dict:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        evs: dict[str, list] = {}
+        if events.is_file():
+            for line in events.read_text(encoding="utf-8").splitlines():
+                e = json.loads(line)
+                evs.setdefault(e.pop("notebook"), []).append(e)
+        out: dict = {}
+        with Gradebook(f"sqlite:///{gradebook}") as gb:
+            for name in job["expected"]:
+                entry = {"submitted": name in job["notebooks"], "grades": [], "events": evs.get(name, [])}
+                outputs, cells = _test_outputs(autograded / f"{name}.ipynb")
+                for e in entry["events"]:
+                    e["affects"] = _affected(cells, e)
+                entry["graded"] = (autograded / f"{name}.ipynb").is_file()
+                try:
+                    nb = gb.find_submission_notebook(name, job["assignment"], job["student"])
+                    grades = sorted(nb.grades, key=lambda g: _order(job, name, g.name))
+                except MissingEntry:
+                    grades = []
+                for g in grades:
+                    entry["grades"].append({
+                        "grade_id": g.name, "score": g.score, "auto_score": g.auto_score,
+                        "max_score": g.max_score, "needs_manual_grade": bool(g.needs_manual_grade),
+                        "kind": _kind(job, name, g.name, g.cell.cell_type),
+                        "output": outputs.get(g.name)})
+                out[name] = entry
+        if error:
+            for name, entry in out.items():
+                if entry["submitted"] and not entry["graded"]:
+                    entry["events"].append({"kind": "grader_error", "cell": None, "grade_id": None,
+                                            "test": False, "detail": error})
+        return out
+
+
+_ORDER_CACHE: dict = {}
+
+
+def _release_cells(job: dict, name: str) -> list[dict]:
+    key = (job["release_dir"], name)
+    if key not in _ORDER_CACHE:
+        nb = nbformat.read(Path(job["release_dir"]) / f"{name}.ipynb", as_version=4)
+        _ORDER_CACHE[key] = [c.get("metadata", {}).get("nbgrader", {}) for c in nb.cells]
+    return _ORDER_CACHE[key]
+
+
+def _order(job: dict, name: str, gid: str) -> int:
+    ids = [m.get("grade_id") for m in _release_cells(job, name)]
+    return ids.index(gid) if gid in ids else len(ids)
+
+
+def _kind(job: dict, name: str, gid: str, cell_type: str) -> str:
+    """"test" (a test cell), "answer" (an autograded-answer code cell) or "written"."""
+    if cell_type == "markdown":
+        return "written"
+    for m in _release_cells(job, name):
+        if m.get("grade_id") == gid and m.get("solution"):
+            return "answer"
+    return "test"
+
+
+def _test_outputs(path: Path) -> tuple[dict[str, dict], list[dict]]:
+    """What each graded cell of the autograded notebook showed (its first error), and
+    per cell: grade id, whether it is a test or an answer, whether it was not run."""
+    if not path.is_file():
+        return {}, []
+    nb = nbformat.read(path, as_version=4)
+    out, cells = {}, []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        first = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
+        cells.append({"grade_id": gid, "solution": bool(meta.get("solution")),
+                      "test": bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code",
+                      "not_run": bool(first is not None and first.ename == "NotRun")})
+        if gid and cell.cell_type == "code" and first is not None:
+            out[gid] = {"ename": first.ename, "evalue": str(first.evalue)[:500]}
+    return out, cells
+
+
+def _affected(cells: list[dict], event: dict) -> list[str]:
+    """Test cells an event bears on: the cell itself when it is a test; else the tests
+    that follow it up to the next answer cell (the tests of that exercise); for giving
+    up, every test left unrun."""
+    i = event.get("cell")
+    if i is None or i >= len(cells):
+        return []
+    if event["kind"] in ("gave_up", "notebook_time_limit"):
+        return [c["grade_id"] for c in cells[i:] if c["test"] and (c["not_run"] or c is cells[i])]
+    if cells[i]["test"]:
+        return [cells[i]["grade_id"]]
+    out = []
+    for c in cells[i + 1:]:
+        if c["solution"]:
+            break
+        if c["test"]:
+            out.append(c["grade_id"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ctx = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    logging.basicConfig(level=logging.CRITICAL)
+    worker = Worker(ctx)
+    out = sys.stdout
+    sys.stdout = sys.stderr   # nbgrader and kernels must not write into the result channel
+    try:
+        print(json.dumps({"ready": True}), file=out, flush=True)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            job = json.loads(line)
+            result = worker.grade(job)
+            print(json.dumps({"done": job["key"], "ok": result["ok"], "seconds": result.get("seconds")}),
+                  file=out, flush=True)
+    finally:
+        worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
