@@ -30,8 +30,11 @@ setup: $(STAMP)
 system-deps:
 	@bash scripts/install_system_deps.sh
 
+# JupyterLab refuses to start as root unless told to (containers, Colab-like VMs).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
