@@ -31,27 +31,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from encoder_lib.data.wordnet import SUPERSENSES  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "encoder_lib" / "data" / "wordnet"
 
 # Database files in the order rows are written (nouns, verbs, adjectives, adverbs).
 DATA_FILES = ("data.noun", "data.verb", "data.adj", "data.adv")
 
-# WordNet's lexicographer files, indexed by the lex_filenum field (lexnames(5WN)).
-# The file name is the synset's supersense.
-LEXNAMES = (
-    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal",
-    "noun.artifact", "noun.attribute", "noun.body", "noun.cognition",
-    "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group",
-    "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon",
-    "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation",
-    "noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body",
-    "verb.change", "verb.cognition", "verb.communication", "verb.competition",
-    "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
-    "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather",
-    "adj.ppl",
-)
-assert len(LEXNAMES) == 45
+# WordNet's lexicographer files, indexed by the lex_filenum field: the synset's supersense.
+LEXNAMES = SUPERSENSES
 
 GLOSS_HEADER = ("synset", "supersense", "lemmas", "definition")
 EXAMPLE_HEADER = ("synset", "supersense", "target", "start", "end", "text")
