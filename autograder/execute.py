@@ -25,6 +25,8 @@ import ast
 import asyncio
 import copy
 import json
+import os
+import signal
 from time import monotonic
 
 from jupyter_core.utils import ensure_async, run_sync
@@ -35,10 +37,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 GUARD_EXPR = "__import__('__autograder_guard__').restore()"
+REMEMBER_EXPR = "__import__('__autograder_guard__').remember()"
 #: Errors in non-test cells worth a line in the report (others are ordinary wrong answers).
 NOTABLE_ERRORS = {"MemoryError", "SystemExit", "KeyboardInterrupt", "PermissionError", "FileNotFoundError",
                   "BlockingIOError", "RecursionError", "OSError", "ConnectionError",
-                  "ConnectionRefusedError", "gaierror", "TimeoutError", "ChildProcessError"}
+                  "ConnectionRefusedError", "gaierror", "TimeoutError", "ChildProcessError",
+                  "SyntaxError", "IndentationError", "TabError"}
 
 
 class KernelTimedOut(Exception):
@@ -48,6 +52,12 @@ class KernelTimedOut(Exception):
 def is_test_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_course_cell(cell) -> bool:
+    """A read-only cell of the course (setup, imports, helpers, tests)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("locked")) and not meta.get("solution")
 
 
 def grade_id(cell) -> str | None:
@@ -69,6 +79,8 @@ class SandboxedExecute(Execute):
     max_restarts = Integer(3, help="Kernel restarts per notebook before giving up.").tag(config=True)
     guard = Bool(True, help="Undo tampering before each test cell.").tag(config=True)
     events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
+    kernel_uid = Integer(-1, help="uid the kernel runs as (-1: its own); its stray "
+                                  "processes are killed after each cell").tag(config=True)
 
     # ------------------------------------------------------------- entry point
     def preprocess(self, nb, resources=None, km=None):
@@ -112,6 +124,9 @@ class SandboxedExecute(Execute):
                         self._stderr_to_stdout(cell, index)
                     else:
                         self._note_error(cell, index)
+                    self._reap(index)
+                    if self.guard and is_course_cell(cell):
+                        await self._async_silent(REMEMBER_EXPR)
                     done.append(index)
                     continue
                 except KernelTimedOut:
@@ -181,6 +196,9 @@ class SandboxedExecute(Execute):
             replay = copy.deepcopy(original)
             try:
                 await self.async_execute_cell(replay, i, store_history=False)
+                self._reap(None)
+                if self.guard and is_course_cell(replay):
+                    await self._async_silent(REMEMBER_EXPR)
             except (KernelTimedOut, DeadKernelError, CellTimeoutError, RuntimeError):
                 self._cancel_stray_tasks()
                 await self._async_discard_kernel()
@@ -285,24 +303,53 @@ class SandboxedExecute(Execute):
         self._add_error(cell, "NotRun", f"not run: {reason}")
 
     # ------------------------------------------------------------- guard
-    async def _async_guard(self, index: int) -> None:
+    async def _async_silent(self, expr: str) -> dict:
+        """Evaluate ``expr`` in the kernel without a trace in the notebook."""
         msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
-                                                    user_expressions={"g": GUARD_EXPR}))
+                                                    user_expressions={"g": expr}))
         reply = await self._async_reply(msg_id, 20)
         if reply is None:
             raise KernelTimedOut()
-        result = reply["content"].get("user_expressions", {}).get("g", {})
-        if result.get("status") != "ok":
-            self._event("tampering", index, "the grader's guard was removed or broken before this test")
-            return
-        try:
-            changed = ast.literal_eval(result["data"]["text/plain"])
-        except (KeyError, ValueError, SyntaxError):
-            changed = ["(unreadable guard answer)"]
+        return reply["content"].get("user_expressions", {}).get("g", {})
+
+    async def _async_guard(self, index: int) -> None:
+        # twice: a hook the student registered still fires once after the first call
+        changed: list[str] = []
+        for _ in range(2):
+            result = await self._async_silent(GUARD_EXPR)
+            if result.get("status") != "ok":
+                self._event("tampering", index, "the grader's guard was removed or broken before this test")
+                return
+            try:
+                found = ast.literal_eval(result["data"]["text/plain"])
+            except (KeyError, ValueError, SyntaxError):
+                found = ["(unreadable guard answer)"]
+            changed += [c for c in found if c not in changed]
         if changed:
             shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
             self._event("tampering", index,
                         f"student code had replaced {shown}; the originals were put back before this test")
+
+    # ------------------------------------------------------------- processes
+    def _reap(self, index: int | None) -> None:
+        """Kill processes student code left behind (a fork bomb's children, background
+        jobs): every process of the kernel's user except the oldest, the kernel."""
+        if self.kernel_uid < 0:
+            return
+        procs = _processes_of(self.kernel_uid)
+        if len(procs) <= 1:
+            return
+        procs.sort(key=lambda p: p[1])
+        stray = [pid for pid, _ in procs[1:]]
+        for pid in stray:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if index is not None:
+            self._event("stray_processes", index,
+                        f"the cell left {len(stray)} process(es) running (a fork bomb or background job); "
+                        "they were killed")
 
     # ------------------------------------------------------------- events
     def _event(self, kind: str, index: int | None, detail: str) -> None:
@@ -319,3 +366,26 @@ class SandboxedExecute(Execute):
         with open(self.events_file, "a", encoding="utf-8") as f:
             for e in self._events:
                 f.write(json.dumps({"notebook": notebook, **e}) + "\n")
+
+
+def _processes_of(uid: int) -> list[tuple[int, int]]:
+    """(pid, start time) of every process whose real uid is ``uid``."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", encoding="utf-8") as f:
+                status = f.read()
+            with open(f"/proc/{name}/stat", encoding="utf-8") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        line = next((l for l in status.splitlines() if l.startswith("Uid:")), "")
+        if not line or int(line.split()[1]) != uid:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X"):   # already dead, waiting to be reaped
+            continue
+        out.append((int(name), int(fields[19])))
+    return out

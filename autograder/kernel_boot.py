@@ -11,9 +11,11 @@ exits: the grader runs that once to learn which protections really hold.
 
 The guard snapshots, before any student code runs, the builtins and the functions the
 tests lean on (``torch.allclose``, ``torch.testing``, ``numpy.allclose``,
-``encoder_lib.checks`` ...). Before every test cell the grader calls
-``__autograder_guard__.restore()`` silently: anything student code replaced is put
-back, and the names it replaced are returned so the report can say so. It is a
+``encoder_lib.checks`` ...). After every read-only course cell the grader
+calls ``__autograder_guard__.remember()`` (the helpers and imports that cell bound in
+the notebook), and before every test cell ``restore()``, silently: anything student
+code replaced (a builtin, ``torch.allclose``, a course helper rebound in the notebook,
+an IPython hook it added) is put back, and the names are returned for the report. It is a
 safeguard against the common tricks, not a security boundary (that is the sandbox).
 
 Standalone on purpose: inside the sandbox the course repository is not visible.
@@ -69,10 +71,19 @@ class _Guard:
             attrs = {k: v for k, v in vars(mod).items()
                      if callable(v) and not k.startswith("__")}
             self.modules[name] = (mod, attrs)
-        self.hooks = None
+        self.names = {}   # notebook names bound by the course's read-only cells
 
-    def remember_hooks(self, shell):
-        self.hooks = {event: list(cbs) for event, cbs in shell.events.callbacks.items()}
+    def remember(self):
+        """Called after each read-only course cell: the functions, classes and modules
+        it left in the notebook's namespace are the course's, not the student's."""
+        import inspect
+        ns = get_ipython_shell().user_ns
+        for k, v in list(ns.items()):
+            if k.startswith("_"):
+                continue
+            if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismodule(v) or isinstance(v, type):
+                self.names[k] = v
+        return len(self.names)
 
     def restore(self):
         """Undo tampering; return the names that had been replaced."""
@@ -91,15 +102,24 @@ class _Guard:
                 if d.get(k, _MISSING) is not v:
                     setattr(mod, k, v)
                     changed.append(f"{name}.{k}")
-        if self.hooks is not None:
-            try:
-                shell = get_ipython_shell()
-                for event, cbs in self.hooks.items():
-                    if shell.events.callbacks.get(event) != cbs:
-                        shell.events.callbacks[event] = list(cbs)
-                        changed.append(f"IPython {event} hooks")
-            except Exception:
-                pass
+        try:
+            ns = get_ipython_shell().user_ns
+            for k, v in self.names.items():
+                if ns.get(k, _MISSING) is not v:
+                    ns[k] = v
+                    changed.append(f"notebook name {k!r}")
+        except Exception:
+            pass
+        try:
+            shell = get_ipython_shell()
+            for event, cbs in shell.events.callbacks.items():
+                mine = [cb for cb in cbs if _from_student(cb)]
+                for cb in mine:
+                    cbs.remove(cb)
+                if mine:
+                    changed.append(f"IPython {event} hook")
+        except Exception:
+            pass
         if sys.gettrace() is not None:
             sys.settrace(None)
             changed.append("sys.settrace")
@@ -107,6 +127,16 @@ class _Guard:
 
 
 _MISSING = object()
+
+
+def _from_student(cb):
+    """True for event callbacks defined in a notebook cell (not by a library)."""
+    func = getattr(cb, "__func__", cb)
+    code = getattr(func, "__code__", None)
+    filename = code.co_filename if code is not None else ""
+    module = getattr(func, "__module__", None)
+    return (module in ("__main__", None) or filename.startswith("<ipython-input")
+            or "/ipykernel_" in filename)
 
 
 def get_ipython_shell():
@@ -118,6 +148,7 @@ def _install_guard():
     guard = _Guard()
     mod = types.ModuleType("__autograder_guard__")
     mod.restore = guard.restore
+    mod.remember = guard.remember
     sys.modules["__autograder_guard__"] = mod
     return guard
 
@@ -158,8 +189,7 @@ def main(argv):
     guard = _install_guard()
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance()
-    app.initialize(["--IPKernelApp.quiet=True", *rest])
-    guard.remember_hooks(app.shell)
+    app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *rest])
     app.start()
 
 

@@ -22,6 +22,7 @@ Nothing is ever written back to the input: the caller gets a new notebook and th
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 
 import nbformat
@@ -75,7 +76,9 @@ def read_bytes(raw: bytes) -> tuple[dict | None, list[Note]]:
         else:
             return None, notes + [Note("format_version", f"unknown notebook format {major!r}", fatal=True)]
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # duplicate cell ids etc.: the cells are rebuilt anyway
+            nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as err:   # nbformat raises several types on malformed input
         return None, notes + [Note("unreadable", f"the notebook could not be read ({type(err).__name__}: "
                                                  f"{str(err)[:120]})", fatal=True)]
@@ -161,7 +164,11 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
     # metadata dropped by an editor: find the cell again
     restored = []
     present = {_nbg(c).get("grade_id") for c in cells}
-    for pos, gid in enumerate(order):
+    # read-only cells first (found by their text), then answers (by the gap they sit in)
+    locked_first = sorted(range(len(order)), key=lambda p: not (
+        _nbg(rel_by_id[order[p]]).get("locked") and not _nbg(rel_by_id[order[p]]).get("solution")))
+    for pos in locked_first:
+        gid = order[pos]
         if gid in present:
             continue
         rc = rel_by_id[gid]

@@ -26,6 +26,9 @@ ERROR_WORDS = {
     "gaierror": "tried to reach the network, which grading blocks",
     "TimeoutError": "waited for the network, which grading blocks",
     "ChildProcessError": "failed to manage child processes",
+    "SyntaxError": "has a syntax error, so none of it ran",
+    "IndentationError": "has an indentation error, so none of it ran",
+    "TabError": "mixes tabs and spaces, so none of it ran",
 }
 
 #: Problem kinds and how serious they are: "error" costs points or needs a look,
@@ -35,10 +38,11 @@ SEVERITY = {
     "cell_timeout": "error", "notebook_time_limit": "error", "gave_up": "error", "tampering": "error",
     "answer_error": "error", "unsafe_zip_entry": "error", "no_student": "error",
     "unknown_notebook": "error", "file_too_large": "error", "zip_too_large": "error",
-    "deleted_cells": "error", "manual_review": "error",
+    "deleted_cells": "error", "manual_review": "error", "cell_type_changed": "error",
+    "stray_processes": "error",
     "output_truncated": "note", "stderr_in_test": "note", "renamed": "note", "ignored_file": "note",
     "duplicate_file": "note", "not_utf8": "note", "nbformat3": "note", "format_version": "note",
-    "schema_version": "note", "duplicate_ids": "note", "cell_type_changed": "note",
+    "schema_version": "note", "duplicate_ids": "note",
     "metadata_restored": "note", "student_id_changed": "note", "skipped_link": "note",
 }
 

@@ -182,6 +182,8 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
+        uid = self.plan.kernel_uid(self.slot)
+        c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
         # ipc sockets in the runtime folder (bound into the sandbox): a kernel in its own
         # network namespace cannot reach the grader's loopback TCP ports
         c.KernelManager.transport = "ipc"

@@ -1,0 +1,109 @@
+"""Write the demo class that ``make grade`` grades by default: ``autograder/demo_cohort/``.
+
+    python scripts/make_demo_cohort.py [--out DIR]
+
+One folder per student, the Part 1 notebooks as students hand them in (see
+``autograder/cohort.py``). The class has the kinds of submissions an instructor meets:
+
+- ``ada``  everything right;            - ``ben``  the release, untouched;
+- ``cleo`` the first half of each notebook's exercises;
+- ``dan``  all code right, every quiz answer wrong;
+- ``eve``  broken: 01 is cut off mid-file (invalid JSON), 02 has a syntax error in one
+  answer, 03 is fine;
+- ``finn`` saved by Colab and downloaded as ``Copy of ...ipynb``;
+- ``gia``  downloaded twice: ``02_self_attention (1).ipynb`` (answered) next to an old
+  blank ``02_self_attention.ipynb``;
+- 15 more students who answered a seeded random share of the exercises and quizzes.
+
+Deterministic: a test regenerates the cohort and compares it byte for byte with the
+committed one, so run this again whenever the notebooks change.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.cohort import (colab_bytes, exercises, submission, to_bytes,  # noqa: E402
+                               wrong_quizzes)
+from autograder.course import RELEASE_DIR, SOLUTIONS_DIR  # noqa: E402
+
+PART = "part1_representations"
+NOTEBOOKS = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_representations"]
+OTHERS = ["hana", "ivan", "jon", "kai", "lea", "max", "nia", "omar", "pia", "quinn", "rosa", "sam",
+          "tara", "uma", "vic"]
+DEFAULT_OUT = REPO / "autograder" / "demo_cohort"
+
+
+def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict[str, dict[str, bytes]]:
+    """``{student: {file name: bytes}}`` for the whole demo class."""
+    def sub(nb, solved=None):
+        return submission(PART, nb, solved, solutions_dir=solutions, release_dir=release)
+
+    students: dict[str, dict[str, bytes]] = {}
+    students["ada"] = {f"{nb}.ipynb": to_bytes(sub(nb)) for nb in NOTEBOOKS}
+    students["ben"] = {f"{nb}.ipynb": to_bytes(sub(nb, set())) for nb in NOTEBOOKS}
+    students["cleo"] = {}
+    for nb in NOTEBOOKS:
+        ex = exercises(PART, nb, release)
+        students["cleo"][f"{nb}.ipynb"] = to_bytes(sub(nb, set(ex[: len(ex) // 2])))
+    students["dan"] = {f"{nb}.ipynb": to_bytes(wrong_quizzes(sub(nb))) for nb in NOTEBOOKS}
+
+    eve = {}
+    full = to_bytes(sub(NOTEBOOKS[0]))
+    eve[f"{NOTEBOOKS[0]}.ipynb"] = full[: len(full) // 2]          # the upload broke off
+    broken = sub(NOTEBOOKS[1])
+    first = next(c for c in broken.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    first.source = first.source.replace(":", "", 1) if ":" in first.source else first.source + "\n)"
+    eve[f"{NOTEBOOKS[1]}.ipynb"] = to_bytes(broken)
+    eve[f"{NOTEBOOKS[2]}.ipynb"] = to_bytes(sub(NOTEBOOKS[2]))
+    students["eve"] = eve
+
+    students["finn"] = {f"Copy of {nb}.ipynb": colab_bytes(sub(nb), seed=i)
+                        for i, nb in enumerate(NOTEBOOKS)}
+    students["gia"] = {f"{NOTEBOOKS[0]}.ipynb": to_bytes(sub(NOTEBOOKS[0])),
+                       f"{NOTEBOOKS[1]}.ipynb": to_bytes(sub(NOTEBOOKS[1], set())),
+                       f"{NOTEBOOKS[1]} (1).ipynb": to_bytes(sub(NOTEBOOKS[1])),
+                       f"{NOTEBOOKS[2]}.ipynb": to_bytes(sub(NOTEBOOKS[2]))}
+
+    rng = random.Random(2024)
+    for name in OTHERS:
+        share = rng.uniform(0.3, 1.0)
+        files = {}
+        for nb in NOTEBOOKS:
+            ex = exercises(PART, nb, release)
+            solved = {e for e in ex if rng.random() < share}
+            doc = sub(nb, solved)
+            if rng.random() < 0.4:
+                doc = wrong_quizzes(doc)
+            files[f"{nb}.ipynb"] = to_bytes(doc)
+        students[name] = files
+    return students
+
+
+def write(out: Path, students: dict[str, dict[str, bytes]]) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    for student, files in students.items():
+        (out / student).mkdir(parents=True)
+        for name, data in files.items():
+            (out / student / name).write_bytes(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    students = cohort()
+    write(args.out, students)
+    print(f"wrote {sum(len(f) for f in students.values())} notebooks of {len(students)} students to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Repair: malformed submissions become gradable notebooks, and every change is noted.
+Fixtures are made here from the real release notebook of 01."""
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+
+from autograder.cohort import colab_bytes, submission, to_bytes
+from autograder.course import RELEASE_DIR
+from autograder.repair import repair
+
+PART, NB = "part1_representations", "01_tokens_to_vectors"
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE_DIR / PART / f"{NB}.ipynb", as_version=4)
+
+
+@pytest.fixture(scope="module")
+def perfect():
+    return submission(PART, NB)
+
+
+def ids(nb):
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def kinds(notes):
+    return {n.kind for n in notes}
+
+
+def test_a_clean_submission_passes_unchanged(release, perfect):
+    nb, notes = repair(to_bytes(perfect), release)
+    assert notes == []
+    assert ids(nb) == ids(perfect)
+    assert [c.source for c in nb.cells] == [c.source for c in perfect.cells]
+
+
+@pytest.mark.parametrize("raw, kind", [(b"", "empty_file"), (b"  \n", "empty_file"),
+                                       (b'{"cells": [', "invalid_json"), (b"[1, 2]", "not_a_notebook")])
+def test_unreadable_files_are_reported_not_raised(release, raw, kind):
+    nb, notes = repair(raw, release)
+    assert nb is None
+    assert kind in kinds(notes) and all(n.fatal for n in notes if n.kind == kind)
+
+
+def test_non_utf8_bytes_are_replaced_and_the_rest_graded(release, perfect):
+    raw = to_bytes(perfect).replace(b"QUIZ_A_ANSWER = None", "QUIZ_A_ANSWER = None  # caf\u00e9".encode("latin-1"), 1)
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    nb, notes = repair(raw, release)
+    assert nb is not None and "not_utf8" in kinds(notes)
+    assert "caf\ufffd" in cell(nb, "ex_quiz_a").source
+
+
+def test_nbformat3_is_converted(release, perfect):
+    v3 = nbformat.convert(copy.deepcopy(perfect), 3)
+    nb, notes = repair(nbformat.writes(v3, version=3).encode(), release)
+    assert "nbformat3" in kinds(notes)
+    assert cell(nb, "ex_embed").source == cell(perfect, "ex_embed").source
+
+
+def test_missing_schema_version_is_added(release, perfect):
+    doc = copy.deepcopy(perfect)
+    for c in doc.cells:
+        c.metadata.get("nbgrader", {}).pop("schema_version", None)
+    nb, notes = repair(to_bytes(doc), release)
+    assert "schema_version" in kinds(notes)
+    assert all(c.metadata["nbgrader"]["schema_version"] == 3 for c in nb.cells if "nbgrader" in c.metadata)
+
+
+def test_deleted_cells_come_back_in_place(release, perfect):
+    doc = copy.deepcopy(perfect)
+    doc.cells = [c for c in doc.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") not in ("ex_encode", "test_encode", "test_quiz_a")]
+    nb, notes = repair(to_bytes(doc), release)
+    assert ids(nb) == ids(release)
+    assert "raise NotImplementedError" in cell(nb, "ex_encode").source   # a deleted answer: not answered
+    note = next(n for n in notes if n.kind == "deleted_cells")
+    assert set(note.grade_ids) == {"ex_encode", "test_encode", "test_quiz_a"}
+
+
+def test_duplicated_ids_keep_the_answered_copy(release, perfect):
+    doc = copy.deepcopy(perfect)
+    i = ids(doc).index("ex_wordpiece")
+    stub = copy.deepcopy(cell(release, "ex_wordpiece"))
+    doc.cells.insert(i, stub)                               # the old stub above the answer
+    j = ids(doc).index("test_encode")
+    doc.cells.insert(j, copy.deepcopy(doc.cells[j]))         # a pasted copy of a test
+    nb, notes = repair(to_bytes(doc), release)
+    assert "duplicate_ids" in kinds(notes)
+    assert ids(nb).count("ex_wordpiece") == 1 and ids(nb).count("test_encode") == 1
+    assert cell(nb, "ex_wordpiece").source == cell(perfect, "ex_wordpiece").source
+
+
+def test_a_retyped_cell_is_changed_back(release, perfect):
+    doc = copy.deepcopy(perfect)
+    c = cell(doc, "ex_pad_batch")
+    doc.cells[ids(doc).index("ex_pad_batch")] = nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata)
+    nb, notes = repair(to_bytes(doc), release)
+    assert "cell_type_changed" in kinds(notes)
+    assert cell(nb, "ex_pad_batch").cell_type == "code"
+
+
+def test_metadata_an_editor_dropped_is_reattached(release, perfect):
+    doc = copy.deepcopy(perfect)
+    for gid in ("ex_layer_norm", "test_layer_norm"):
+        del cell(doc, gid).metadata["nbgrader"]
+    nb, notes = repair(to_bytes(doc), release)
+    assert "metadata_restored" in kinds(notes)
+    assert cell(nb, "ex_layer_norm").source == cell(perfect, "ex_layer_norm").source
+    assert ids(nb) == ids(release)
+
+
+def test_colab_saved_notebook_is_read_with_its_answers(release, perfect):
+    raw = colab_bytes(perfect, seed=1)
+    doc = json.loads(raw)
+    assert doc["nbformat_minor"] == 0 and "id" in doc["cells"][0]["metadata"]
+    nb, notes = repair(raw, release)
+    assert not [n for n in notes if n.fatal]
+    assert ids(nb) == ids(release)
+    assert cell(nb, "ex_embed").source == cell(perfect, "ex_embed").source
+    nbformat.validate(nb)
