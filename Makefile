@@ -21,6 +21,8 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[lab,test]"
+	@# build matplotlib's font cache now, not on stderr in a student's first plot
+	$(PY) -c "import matplotlib.pyplot"
 	touch $(STAMP)
 
 setup: $(STAMP)
