@@ -125,6 +125,15 @@ class SandboxedExecute(Execute):
                     else:
                         self._note_error(cell, index)
                     self._reap(index)
+                    if any(o.output_type == "error" and o.ename == "MemoryError" for o in cell.outputs):
+                        # whatever filled the memory is still referenced: start afresh without it
+                        await self._async_discard_kernel()
+                        restarts += 1
+                        problem = await self._async_restart_and_replay(done)
+                        if problem:
+                            gave_up = problem
+                            self._event("gave_up", index, gave_up)
+                        continue
                     if self.guard and is_course_cell(cell):
                         await self._async_silent(REMEMBER_EXPR)
                     done.append(index)
@@ -141,6 +150,11 @@ class SandboxedExecute(Execute):
                 self._cancel_stray_tasks()
                 self._add_error(cell, "KernelStopped", reason)
                 self._event(kind, index, reason)
+                strays = max(0, len(_processes_of(self.kernel_uid)) - 1) if self.kernel_uid >= 0 else 0
+                if strays:
+                    self._event("stray_processes", index,
+                                f"the cell had started {strays} process(es) (a fork bomb?); the sandbox "
+                                "was killed with all of them")
                 await self._async_discard_kernel()
                 restarts += 1
                 if restarts > self.max_restarts:
@@ -157,6 +171,7 @@ class SandboxedExecute(Execute):
 
     # ------------------------------------------------------------- kernels
     async def _async_boot(self) -> None:
+        await self._async_clear_uid()
         self.km = self.create_kernel_manager()
         await self.async_start_new_kernel()
         await self.async_start_new_kernel_client()
@@ -184,6 +199,23 @@ class SandboxedExecute(Execute):
                 await ensure_async(km.cleanup_resources())
             except Exception:
                 pass
+        await self._async_clear_uid()
+
+    async def _async_clear_uid(self) -> None:
+        """Wait until no process of the kernel's user is left (killing any), so that the
+        next kernel starts with its whole process allowance."""
+        if self.kernel_uid < 0:
+            return
+        for _ in range(100):
+            procs = _processes_of(self.kernel_uid, include_dead=True)
+            if not procs:
+                return
+            for pid, _start in procs:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            await asyncio.sleep(0.1)
 
     async def _async_restart_and_replay(self, done: list[int]) -> str:
         """Fresh kernel, completed cells re-run silently; returns a problem or ''."""
@@ -368,8 +400,9 @@ class SandboxedExecute(Execute):
                 f.write(json.dumps({"notebook": notebook, **e}) + "\n")
 
 
-def _processes_of(uid: int) -> list[tuple[int, int]]:
-    """(pid, start time) of every process whose real uid is ``uid``."""
+def _processes_of(uid: int, include_dead: bool = False) -> list[tuple[int, int]]:
+    """(pid, start time) of every process whose real uid is ``uid`` (zombies only when
+    ``include_dead``: they still count against the user's process limit)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -385,7 +418,7 @@ def _processes_of(uid: int) -> list[tuple[int, int]]:
         if not line or int(line.split()[1]) != uid:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] in ("Z", "X"):   # already dead, waiting to be reaped
+        if fields[0] in ("Z", "X") and not include_dead:   # dead, waiting to be reaped
             continue
         out.append((int(name), int(fields[19])))
     return out

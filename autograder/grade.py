@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .course import REPO_ROOT, SOLUTIONS_DIR
+from .course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
 from .nbgrader_config import CELL_TIMEOUT_S
 
 GRADER_VERSION = "1"
@@ -77,6 +77,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def in_shard(student: str, i: int, n: int) -> bool:
     """Deterministic: the same student always lands in the same share."""
     return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == i - 1
+
+
+def master_cache(state: Path) -> Path:
+    """Where master courses are kept: the course's git-ignored ``.grading/masters`` (shared by
+    every grading run), else the output's own state folder."""
+    shared = GRADING_DIR / "masters"
+    try:
+        shared.mkdir(parents=True, exist_ok=True)
+        if os.access(shared, os.W_OK):
+            return shared
+    except OSError:
+        pass
+    return state / "masters"
 
 
 def cores() -> int:
@@ -190,7 +203,7 @@ def grade(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
 
-    master = build_master(state / "masters", solutions=args.solutions)
+    master = build_master(master_cache(state), solutions=args.solutions)
     graded_parts = master.graded_assignments()
     nb_part = {nb: a for a in graded_parts for nb in master.notebooks(a)}
     ungraded = {nb for a in master.assignments() if a not in graded_parts for nb in master.notebooks(a)}

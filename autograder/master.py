@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,16 +90,22 @@ def build_master(cache: Path, solutions: Path = SOLUTIONS_DIR) -> Master:
     root = Path(cache) / f"master-{digest}"
     if (root / "layout.json").is_file():
         return Master(root, digest)
-    tmp = Path(cache) / f"building-{digest}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    make_scratch_course(tmp / "course", solutions=solutions, keep_source=False,
-                        env=jupyter_env(tmp / "jupyter"))
-    (tmp / "course" / "layout.json").write_text(json.dumps(_layout(tmp / "course"), indent=1),
-                                                encoding="utf-8")
-    shutil.rmtree(root, ignore_errors=True)
-    (tmp / "course").rename(root)
-    shutil.rmtree(tmp, ignore_errors=True)
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"building-{digest}-", dir=cache))
+    try:
+        make_scratch_course(tmp / "course", solutions=solutions, keep_source=False,
+                            env=jupyter_env(tmp / "jupyter"))
+        (tmp / "course" / "layout.json").write_text(json.dumps(_layout(tmp / "course"), indent=1),
+                                                    encoding="utf-8")
+        try:
+            (tmp / "course").rename(root)      # atomic; a concurrent run may have won
+        except OSError:
+            if not (root / "layout.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    week = time.time() - 7 * 86400
     for stale in Path(cache).glob("master-*"):
-        if stale != root:
+        if stale != root and stale.stat().st_mtime < week:
             shutil.rmtree(stale, ignore_errors=True)
     return Master(root, digest)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 #: Plain words for the notable errors of answer cells.
 ERROR_WORDS = {
-    "MemoryError": "ran out of memory (the kernel's memory limit)",
+    "MemoryError": "ran out of memory (the kernel's memory limit); the kernel was restarted "
+                   "without it to free the memory",
     "SystemExit": "called sys.exit()/exit(); the kernel was kept running",
     "KeyboardInterrupt": "was interrupted",
     "PermissionError": "tried to write or read where it may not (only its scratch folder is writable)",
@@ -93,7 +94,7 @@ def _status(grade: dict) -> tuple[str, str]:
         return "passed", ""
     if score > 0:
         return "partial", f"{ename}: {evalue}" if ename else ""
-    if ename == "NotImplementedError":
+    if ename == "NotImplementedError" or out.get("answer_error") == "NotImplementedError":
         return "not answered", "the exercise still raises NotImplementedError"
     return "failed", f"{ename}: {evalue}".strip(": ") if ename else "the test gave no credit"
 
@@ -115,12 +116,12 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
         if unreadable:
             detail = "; ".join(n["detail"] for n in job["repair"].get(name, []) if n.get("fatal"))
             problems.append(Problem(student, name, "unreadable", f"{detail}; all questions score 0", total,
-                                    tuple(c[0] for c in cells)))
+                                    (f"all {len(cells)} questions",)))
             rows += [Row(student, part, name, gid, 0.0, pts, "unreadable", detail) for gid, pts, _ in cells]
             continue
         if name not in job["notebooks"]:
             problems.append(Problem(student, name, "missing", "this notebook was not handed in", total,
-                                    tuple(c[0] for c in cells)))
+                                    (f"all {len(cells)} questions",)))
             rows += [Row(student, part, name, gid, 0.0, pts, "missing", "not handed in") for gid, pts, _ in cells]
             continue
         if nbres is None or not nbres.get("graded"):
@@ -130,7 +131,7 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
             problems.append(Problem(student, name, "grader_error",
                                     f"grading failed ({why.strip().splitlines()[-1][:200]}); scored 0 - "
                                     "please look at this submission and re-run with --redo", total,
-                                    tuple(c[0] for c in cells)))
+                                    (f"all {len(cells)} questions",)))
             rows += [Row(student, part, name, gid, 0.0, pts, "grader error", "") for gid, pts, _ in cells]
             continue
         by_id = {g["grade_id"]: g for g in nbres["grades"]}

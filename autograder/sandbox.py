@@ -71,6 +71,8 @@ class SandboxPlan:
     protections: list[Protection] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     python: str = sys.executable
+    roots: list[str] = field(default_factory=list)   # read-only folders the kernel's Python needs
+    hidden: list[str] = field(default_factory=list)  # paths student code must never see
 
     # ------------------------------------------------------------------ detection
     @classmethod
@@ -98,8 +100,9 @@ class SandboxPlan:
         else:
             notes.append("isolation was switched off (--no-isolation)")
         candidates.append("plain")
+        roots = python_roots(sys.executable)
         for mode in candidates:
-            plan = cls(mode=mode, root=root, limits=limits)
+            plan = cls(mode=mode, root=root, limits=limits, roots=roots, hidden=secrets)
             probe, err = plan._probe(secrets)
             if probe is not None:
                 plan.protections = plan._protections(probe, secrets, notes)
@@ -244,7 +247,7 @@ class SandboxPlan:
                     out += ["--perms", "0755", "--dir", p]
             return out
 
-        for path in python_roots(self.python):
+        for path in self.visible_roots():
             args += [*parents(path), "--ro-bind", path, path]
         args += ["--dev", "/dev", "--proc", "/proc",
                  "--perms", "1777", "--size", str(lim.scratch_mb * 2**20), "--tmpfs", "/tmp",
@@ -258,6 +261,12 @@ class SandboxPlan:
             args += ["--ro-bind", str(mpl_dir), f"{BOX_OPT}/mpl"]
         return args
 
+    def visible_roots(self) -> list[str]:
+        """The Python roots, minus any that would reveal a hidden path."""
+        roots = self.roots or python_roots(self.python)
+        return [r for r in roots
+                if not any(h == r or h.startswith(r.rstrip("/") + "/") for h in self.hidden)]
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -265,7 +274,8 @@ class SandboxPlan:
     def from_json(cls, text: str) -> "SandboxPlan":
         d = json.loads(text)
         return cls(mode=d["mode"], root=d["root"], limits=Limits(**d["limits"]),
-                   protections=[Protection(**p) for p in d["protections"]], python=d["python"])
+                   protections=[Protection(**p) for p in d["protections"]], python=d["python"],
+                   roots=d.get("roots", []), hidden=d.get("hidden", []))
 
 
 def python_roots(python: str = sys.executable) -> list[str]:
@@ -279,8 +289,10 @@ def python_roots(python: str = sys.executable) -> list[str]:
             "    s = u.find_spec(name)\n"
             "    if s and s.submodule_search_locations: paths.update(s.submodule_search_locations)\n"
             "print(json.dumps(sorted(paths)))\n")
-    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True,
-                         cwd="/").stdout
+    # isolated mode (-I), as the kernel runs: no PYTHONPATH, no user site, no current folder
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
+    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True,
+                         cwd="/", env=env).stdout
     roots: list[str] = []
     for p in sorted({os.path.realpath(p) for p in json.loads(out)} |
                     {os.path.realpath(p) for p in json.loads(out) if os.path.islink(p)} |

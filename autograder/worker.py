@@ -275,15 +275,19 @@ def _test_outputs(path: Path) -> tuple[dict[str, dict], list[dict]]:
         return {}, []
     nb = nbformat.read(path, as_version=4)
     out, cells = {}, []
+    answer_error = None   # the error of the latest answer cell: its tests come after it
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
         first = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
-        cells.append({"grade_id": gid, "solution": bool(meta.get("solution")),
-                      "test": bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code",
+        test = bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
+        cells.append({"grade_id": gid, "solution": bool(meta.get("solution")), "test": test,
                       "not_run": bool(first is not None and first.ename == "NotRun")})
+        if meta.get("solution") and cell.cell_type == "code":
+            answer_error = first.ename if first is not None else None
         if gid and cell.cell_type == "code" and first is not None:
-            out[gid] = {"ename": first.ename, "evalue": str(first.evalue)[:500]}
+            out[gid] = {"ename": first.ename, "evalue": str(first.evalue)[:500],
+                        "answer_error": answer_error if test else None}
     return out, cells
 
 

@@ -1,0 +1,108 @@
+"""Grading speed: plain sequential ``nbgrader autograde`` against ``autograder.grade``.
+
+    python bench/grade_speed.py [--students 20] [--workers N] [--notebooks 01,02,03]
+
+Both grade the same class: ``--students`` students (default 20) who each hand in the
+Part 1 notebooks with a seeded random share of the exercises answered (clean files, so
+plain nbgrader can grade every one of them). Timed:
+
+- **plain**: one ``nbgrader autograde part1_representations --force`` over a scratch
+  course holding every submission (nbgrader's defaults: one notebook after another, the
+  kernel unconfined, no feedback);
+- **ours**: ``python -m autograder.grade`` with its defaults (one worker per core, every
+  kernel in the sandbox, nbgrader feedback written too), the master course already
+  built, as it is after the first run.
+
+Prints seconds per notebook, notebooks per minute and the ratio plain / ours, and which
+sandbox mode ours ran in. Numbers, not tests: nothing here asserts a speed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.cohort import exercises, submission, to_bytes  # noqa: E402
+from autograder.course import jupyter_env, make_scratch_course  # noqa: E402
+
+PART = "part1_representations"
+ALL = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_representations"]
+
+
+def make_class(folder: Path, students: int, notebooks: list[str], seed: int = 7) -> int:
+    rng = random.Random(seed)
+    n = 0
+    for i in range(students):
+        d = folder / f"student{i + 1:02d}"
+        d.mkdir(parents=True)
+        share = rng.uniform(0.3, 1.0)
+        for nb in notebooks:
+            solved = {e for e in exercises(PART, nb) if rng.random() < share}
+            (d / f"{nb}.ipynb").write_bytes(to_bytes(submission(PART, nb, solved)))
+            n += 1
+    return n
+
+
+def time_plain(folder: Path, work: Path) -> float:
+    course = make_scratch_course(work / "plain", assignment_ids=[PART], env=jupyter_env(work / "jupyter"))
+    for student in sorted(p.name for p in folder.iterdir()):
+        course.submit(student, PART, sorted((folder / student).glob("*.ipynb")))
+    start = time.perf_counter()
+    course.nbgrader("autograde", PART, "--force", timeout=24 * 3600)
+    return time.perf_counter() - start
+
+
+def time_ours(folder: Path, work: Path, workers: int) -> tuple[float, str]:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    cmd = [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(work / "ours"),
+           "--no-progress", "--quiet"] + (["--workers", str(workers)] if workers else [])
+    # the master course is built (and cached) once, like after any first run
+    subprocess.run(cmd[:3] + [str(folder), "--out", str(work / "warm"), "--no-progress", "--quiet",
+                              "--shard", "1/100000"], cwd=REPO, env=env, check=True)
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, env=env, check=True)
+    elapsed = time.perf_counter() - start
+    report = (work / "ours" / "report.txt").read_text()
+    mode = next((l.split("sandbox mode", 1)[1].strip() for l in report.splitlines() if "sandbox mode" in l), "?")
+    workers_line = next((l.split(":", 1)[1].strip() for l in report.splitlines() if l.startswith("workers:")), "?")
+    return elapsed, f"{workers_line}; sandbox {mode}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--students", type=int, default=20)
+    p.add_argument("--workers", type=int, default=0, help="workers for ours (default: one per core)")
+    p.add_argument("--notebooks", default="01,02,03", help="which Part 1 notebooks, by number")
+    p.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = p.parse_args(argv)
+    notebooks = [nb for nb in ALL if nb[:2] in args.notebooks.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="grade-speed-"))
+    try:
+        n = make_class(work / "class", args.students, notebooks)
+        print(f"class: {args.students} students, {n} notebooks ({', '.join(notebooks)}); "
+              f"{os.cpu_count()} CPU cores")
+        plain = time_plain(work / "class", work)
+        ours, how = time_ours(work / "class", work, args.workers)
+        print(f"{'grader':<44} {'seconds':>8} {'s/notebook':>11} {'notebooks/min':>14}")
+        print(f"{'plain nbgrader autograde (sequential)':<44} {plain:8.1f} {plain / n:11.2f} {60 * n / plain:14.1f}")
+        print(f"{'autograder.grade (' + how + ')':<44} {ours:8.1f} {ours / n:11.2f} {60 * n / ours:14.1f}")
+        print(f"speed-up plain / ours: {plain / ours:.2f}x")
+    finally:
+        if args.keep:
+            print(f"scratch kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Robustness of ``python -m autograder.grade`` against broken and hostile submissions.
+
+One grading run (one zip, as an LMS exports it) holds a reference student and one
+student per kind of trouble, all built here from the real release notebooks of Part 1.
+For each kind we check that the batch completes, that every *other* question of the
+student scores exactly what the reference student scores, that the affected question
+gets 0 (or is flagged), that the report says why in plain words, and that the input
+is byte for byte unchanged and nothing escaped the sandbox.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.cohort import colab_bytes, submission, to_bytes
+from autograder.course import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
+from autograder.grade import master_cache
+from autograder.master import solutions_hash
+
+pytestmark = pytest.mark.slow
+
+PART = "part1_representations"
+NB1, NB2 = "01_tokens_to_vectors", "02_self_attention"
+QUIZ = "ex_quiz_b"            # a quiz answer nothing else depends on: runtime attacks go here
+QUIZ_TEST = "test_quiz_b"
+ANSWER = 'QUIZ_B_ANSWER = "b"'
+
+
+def perfect(nb: str = NB1) -> nbformat.NotebookNode:
+    return submission(PART, nb)
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def with_quiz(code: str, answer: bool = True) -> bytes:
+    """Perfect 01 whose quiz-B answer cell runs ``code`` first (then answers, if it gets there)."""
+    nb = perfect()
+    cell(nb, QUIZ).source = code + ("\n" + ANSWER if answer else "")
+    return to_bytes(nb)
+
+
+@dataclass
+class Case:
+    files: dict[str, bytes]                      # file name (inside the student's folder) -> bytes
+    zero: set[str] = field(default_factory=set)  # grade ids of 01 that must score 0
+    says: str = ""                               # words the report must use for this student
+    full02: bool = False                         # 02 handed in too and must score like the reference
+
+
+def build_cases(out: Path) -> dict[str, Case]:
+    p1 = to_bytes(perfect())
+    p2 = to_bytes(perfect(NB2))
+    all01 = {c.metadata["nbgrader"]["grade_id"] for c in perfect().cells
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    f1, f2 = f"{NB1}.ipynb", f"{NB2}.ipynb"
+    cases: dict[str, Case] = {}
+
+    # ---- files that are not (quite) notebooks
+    cases["invalid_json"] = Case({f1: p1[: len(p1) // 2], f2: p2}, all01, "invalid JSON", True)
+    cases["empty_file"] = Case({f1: b"", f2: p2}, all01, "the file is empty", True)
+    v3 = nbformat.convert(copy.deepcopy(perfect()), 3)
+    cases["nbformat3"] = Case({f1: nbformat.writes(v3, version=3).encode()}, set(), "format 3")
+    latin = p1.replace(b'QUIZ_A_ANSWER = \\"b\\"', b'QUIZ_A_ANSWER = \\"b\\"  # r\xe9ponse', 1)
+    assert latin != p1
+    cases["non_utf8"] = Case({f1: latin}, set(), "not UTF-8")
+
+    # ---- notebooks whose structure was damaged
+    nb = perfect()
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                not in (QUIZ, QUIZ_TEST, "test_quiz_a")]
+    cases["deleted_cells"] = Case({f1: to_bytes(nb)}, {QUIZ_TEST}, "deleted")
+    nb = perfect()
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    stub = nbformat.read(RELEASE_DIR / PART / f1, as_version=4)
+    nb.cells.insert(ids.index("ex_wordpiece"), copy.deepcopy(cell(stub, "ex_wordpiece")))
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    nb.cells.insert(ids.index("test_encode"), copy.deepcopy(cell(nb, "test_encode")))
+    cases["duplicate_ids"] = Case({f1: to_bytes(nb)}, set(), "more than once")
+    nb = perfect()
+    for c in nb.cells:
+        c.metadata.get("nbgrader", {}).pop("schema_version", None)
+    cases["no_schema_version"] = Case({f1: to_bytes(nb)}, set(), "schema_version")
+    nb = perfect()
+    i = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index("ex_pad_batch")
+    nb.cells[i] = nbformat.v4.new_markdown_cell(nb.cells[i].source, metadata=nb.cells[i].metadata)
+    cases["code_to_markdown"] = Case({f1: to_bytes(nb)}, set(), "type had been changed")
+    nb = perfect()
+    for gid in ("ex_layer_norm", "test_layer_norm"):
+        del cell(nb, gid).metadata["nbgrader"]
+    cases["metadata_lost"] = Case({f1: to_bytes(nb)}, set(), "dropped the grading metadata")
+
+    # ---- saved or named by Colab and browsers
+    cases["colab_saved"] = Case({f"Copy of {f1}": colab_bytes(perfect(), seed=7)}, set(), "Copy of")
+    cases["renamed_browser"] = Case({f"{NB1} (2).ipynb": p1}, set(), "was taken as")
+    cases["torch_py_beside"] = Case({f1: p1, "torch.py": b"raise SystemExit('hijacked torch')\n"},
+                                    set(), "torch.py")
+
+    # ---- code that misbehaves while it runs
+    cases["infinite_loop"] = Case({f1: with_quiz("while True:\n    pass")}, {QUIZ_TEST}, "time limit")
+    cases["ignores_sigint"] = Case({f1: with_quiz(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")},
+        {QUIZ_TEST}, "time limit")
+    cases["os_exit"] = Case({f1: with_quiz("import os\nos._exit(3)")}, {QUIZ_TEST}, "kernel died")
+    cases["sys_exit"] = Case({f1: with_quiz("import sys\nsys.exit(2)")}, {QUIZ_TEST}, "sys.exit")
+    cases["memory_bomb"] = Case({f1: with_quiz(
+        "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))")}, {QUIZ_TEST}, "memory")
+    cases["fork_bomb"] = Case({f1: with_quiz("import os\nwhile True:\n    os.fork()")}, {QUIZ_TEST},
+                              "process")
+    cases["huge_output"] = Case({f1: with_quiz(
+        "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 1_000_000)")}, set(), "printed more than")
+    cases["write_outside"] = Case({f1: with_quiz(
+        f"open('../escape.txt', 'w').write('x')\nopen({str(out / 'pwned.txt')!r}, 'w').write('x')")},
+        {QUIZ_TEST}, "may not")
+    secrets = [str(master_cache(out / ".state") / f"master-{solutions_hash(SOLUTIONS_DIR)}" / "gradebook.db"),
+               str(SOLUTIONS_DIR / PART / f1),
+               str(out / ".state" / "submitted" / "ref" / PART / f1)]
+    cases["read_secrets"] = Case({f1: with_quiz(
+        "import os\nSECRETS = " + repr(secrets) + "\nfor p in SECRETS:\n    print('visible', p, os.path.exists(p))\n"
+        "open(SECRETS[0], 'rb').read(100)")}, {QUIZ_TEST}, "not visible")
+    cases["network"] = Case({f1: with_quiz(
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5).close()")}, {QUIZ_TEST},
+        "network")
+    nb = perfect()
+    cell(nb, "ex_embed").source = (
+        "import builtins, torch, encoder_lib.checks as C\n"
+        "def embed(*args, **kwargs):\n    return torch.zeros(1)\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.isclose = lambda a, b, **k: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)\n"
+        "C.check_close = lambda *a, **k: None\n"
+        "check_close = lambda *a, **k: None\n"
+        "builtins.print = lambda *a, **k: None\n")
+    cases["monkeypatch"] = Case({f1: to_bytes(nb)}, {"test_embed"}, "put back")
+    nb = perfect()
+    cell(nb, "ex_embed").source += (
+        "\nimport sys as _sys, logging as _logging\n_embed = embed\n"
+        "def embed(*args, **kwargs):\n"
+        "    print('debug: embed called', file=_sys.stderr)\n"
+        "    _logging.getLogger('student').warning('just a warning')\n"
+        "    return _embed(*args, **kwargs)\n")
+    cases["stderr_warnings"] = Case({f1: to_bytes(nb)}, set(), "stderr")
+    return cases
+
+
+def write_zip(path: Path, ref: dict[str, bytes], cases: dict[str, Case]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in ref.items():
+            z.writestr(f"ref/{name}", data)
+        for student, case in cases.items():
+            for name, data in case.files.items():
+                z.writestr(f"{student}/{name}", data)
+        # an LMS-style flat file, and entries that try to leave the folder
+        z.writestr(f"zoe_{NB1}.ipynb", ref[f"{NB1}.ipynb"])
+        z.writestr(f"../evil/{NB1}.ipynb", ref[f"{NB1}.ipynb"])
+        z.writestr(f"mallory/../../{NB1}.ipynb", ref[f"{NB1}.ipynb"])
+
+
+@dataclass
+class Run:
+    out: Path
+    proc: subprocess.CompletedProcess
+    grades: dict
+    report: str
+    cases: dict
+    zip_before: str
+    zip_after: str
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    root = tmp_path_factory.mktemp("hostile")
+    out = root / "out"
+    cases = build_cases(out)
+    ref = {f"{NB1}.ipynb": to_bytes(perfect()), f"{NB2}.ipynb": to_bytes(perfect(NB2))}
+    zpath = root / "export.zip"
+    write_zip(zpath, ref, cases)
+    before = hashlib.sha256(zpath.read_bytes()).hexdigest()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(zpath), "--out", str(out),
+                           "--timeout", "30", "--memory-mb", "2048", "--workers", "2",
+                           "--no-progress", "--quiet"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    grades = {}
+    if (out / "grades.csv").is_file():
+        with open(out / "grades.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                grades[(row["student"], row["notebook"], row["grade_id"])] = row
+    report = (out / "report.txt").read_text() if (out / "report.txt").is_file() else ""
+    return Run(out, proc, grades, report, cases, before, hashlib.sha256(zpath.read_bytes()).hexdigest(), root)
+
+
+def scores(run: Run, student: str, notebook: str = NB1) -> dict[str, float]:
+    return {gid: float(r["score"] or 0) for (s, nb, gid), r in run.grades.items()
+            if s == student and nb == notebook}
+
+
+def report_block(report: str, student: str) -> str:
+    lines, inside = [], False
+    for line in report.splitlines():
+        if line == f"{student}:":
+            inside = True
+            continue
+        if inside and line and not line.startswith(" "):
+            break
+        if inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def test_the_batch_completes_and_the_input_is_unchanged(run):
+    assert run.proc.returncode == 0, run.proc.stderr[-3000:]
+    assert run.zip_before == run.zip_after
+    students = {s for s, _, _ in run.grades}
+    assert set(run.cases) | {"ref", "zoe"} <= students
+    assert len(run.cases) >= 24
+
+
+def test_the_reference_student_gets_full_marks(run):
+    for nb in (NB1, NB2):
+        got = run.grades
+        rows = [r for (s, n, _), r in got.items() if s == "ref" and n == nb]
+        assert rows and all(r["status"] == "passed" for r in rows), rows
+
+
+def test_each_case_scores_right_on_its_other_questions(run):
+    ref1, ref2 = scores(run, "ref"), scores(run, "ref", NB2)
+    wrong = {}
+    for student, case in run.cases.items():
+        got = scores(run, student)
+        expected = {gid: (0.0 if gid in case.zero else pts) for gid, pts in ref1.items()}
+        if got != expected:
+            wrong[student] = {g: (got.get(g), expected[g]) for g in expected if got.get(g) != expected[g]}
+        if case.full02 and scores(run, student, NB2) != ref2:
+            wrong[student + "/02"] = scores(run, student, NB2)
+    assert not wrong, wrong
+
+
+def test_the_report_says_why_for_each_case(run):
+    missing = {}
+    for student, case in run.cases.items():
+        block = report_block(run.report, student)
+        if case.says.lower() not in block.lower():
+            missing[student] = block or "(no problem listed)"
+    assert not missing, missing
+
+
+def test_zip_entries_that_escape_are_skipped_and_reported(run):
+    assert "unsafe" not in {s for s, _, _ in run.grades}
+    assert run.report.count("outside the folder") == 2
+    assert not (run.root.parent / "evil").exists()
+    assert scores(run, "zoe") == scores(run, "ref")
+
+
+def test_nothing_escaped_the_sandbox(run):
+    assert not list(run.root.rglob("escape.txt"))
+    assert not (run.out / "pwned.txt").exists()
+    nb = nbformat.read(run.out / "autograded" / "read_secrets" / PART / f"{NB1}.ipynb", as_version=4)
+    text = json.dumps(cell(nb, QUIZ).get("outputs", []))
+    assert "visible" in text and " True" not in text
+    assert "FileNotFoundError" in text
+
+
+def test_protections_are_reported(run):
+    assert "Protections while student code ran" in run.report
+    if os.geteuid() == 0 and subprocess.run(["which", "bwrap"], capture_output=True).returncode == 0:
+        assert "[OFF]" not in run.report
+
+
+def test_feedback_hides_hidden_tests(run):
+    html = (run.out / "feedback" / "ref" / PART / f"{NB1}.html").read_text()
+    assert "Quiz B: not the right answer" not in html
+    assert "BEGIN HIDDEN TESTS" not in html
+    assert "hidden tests: not shown" in html
