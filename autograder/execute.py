@@ -134,7 +134,7 @@ class SandboxedExecute(Execute):
                             gave_up = problem
                             self._event("gave_up", index, gave_up)
                         continue
-                    if self.guard and is_course_cell(cell):
+                    if self.guard and is_course_cell(cell) and not self._next_is_course(index):
                         await self._async_silent(REMEMBER_EXPR)
                     done.append(index)
                     continue
@@ -174,12 +174,32 @@ class SandboxedExecute(Execute):
         await self._async_clear_uid()
         self.km = self.create_kernel_manager()
         await self.async_start_new_kernel()
-        await self.async_start_new_kernel_client()
-        msg_id = await ensure_async(self.kc.kernel_info())
-        reply = await self._async_reply(msg_id, self.startup_timeout)
-        if reply is None:
-            raise RuntimeError("the grading kernel did not answer after starting")
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        self.kc.allow_stdin = False
+        # ready when kernel_info is answered on shell and its status shows on iopub (then
+        # iopub is subscribed); jupyter_client's own wait adds fixed 0.2 s pauses
+        end = monotonic() + self.startup_timeout
+        while True:
+            msg_id = await ensure_async(self.kc.kernel_info())
+            reply = await self._async_reply(msg_id, min(5.0, max(0.1, end - monotonic())))
+            if reply is not None and await self._async_iopub_seen(msg_id, 1.0):
+                break
+            if monotonic() > end or not await ensure_async(self.km.is_alive()):
+                await self._async_discard_kernel()
+                raise RuntimeError("the grading kernel did not start (see the worker log)")
         self.nb.metadata["language_info"] = reply["content"].get("language_info", {})
+
+    async def _async_iopub_seen(self, msg_id: str, timeout: float) -> bool:
+        end = monotonic() + timeout
+        while monotonic() < end:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=max(0.01, end - monotonic())))
+            except Exception:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
 
     async def _async_discard_kernel(self) -> None:
         km, kc = self.km, getattr(self, "kc", None)
@@ -206,7 +226,7 @@ class SandboxedExecute(Execute):
         next kernel starts with its whole process allowance."""
         if self.kernel_uid < 0:
             return
-        for _ in range(100):
+        for _ in range(500):
             procs = _processes_of(self.kernel_uid, include_dead=True)
             if not procs:
                 return
@@ -215,7 +235,7 @@ class SandboxedExecute(Execute):
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
 
     async def _async_restart_and_replay(self, done: list[int]) -> str:
         """Fresh kernel, completed cells re-run silently; returns a problem or ''."""
@@ -260,6 +280,13 @@ class SandboxedExecute(Execute):
             if task is not current and name.split(".")[-1] in (
                     "_async_poll_output_msg", "_async_poll_kernel_alive", "_async_poll_for_reply"):
                 task.cancel()
+
+    def _next_is_course(self, index: int) -> bool:
+        """The next code cell is the course's too (remembering can wait until after it)."""
+        for cell in self.nb.cells[index + 1:]:
+            if cell.cell_type == "code" and cell.source.strip():
+                return is_course_cell(cell)
+        return True
 
     def _death_reason(self, err: Exception) -> str:
         if isinstance(err, CellTimeoutError):
@@ -347,7 +374,9 @@ class SandboxedExecute(Execute):
     async def _async_guard(self, index: int) -> None:
         # twice: a hook the student registered still fires once after the first call
         changed: list[str] = []
-        for _ in range(2):
+        for attempt in range(2):
+            if attempt and not any("hook" in c for c in changed):
+                break
             result = await self._async_silent(GUARD_EXPR)
             if result.get("status") != "ok":
                 self._event("tampering", index, "the grader's guard was removed or broken before this test")
@@ -408,6 +437,8 @@ def _processes_of(uid: int, include_dead: bool = False) -> list[tuple[int, int]]
         if not name.isdigit():
             continue
         try:
+            if os.stat(f"/proc/{name}").st_uid != uid:   # cheap first filter: the effective uid
+                continue
             with open(f"/proc/{name}/status", encoding="utf-8") as f:
                 status = f.read()
             with open(f"/proc/{name}/stat", encoding="utf-8") as f:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import re
 
+import json
+
+from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.IGNORECASE)
 END = re.compile(r"^\s*#+\s*END HIDDEN TESTS", re.IGNORECASE)
@@ -48,3 +52,24 @@ class HideHiddenTests(NbGraderPreprocessor):
                 if out.get("output_type") == "error":
                     out.traceback = [f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"]
         return cell, resources
+
+
+class GraderNotes(NbGraderPreprocessor):
+    """Feedback preprocessor: a note at the top saying what the grader had to do with this
+    notebook (a repaired file, a cell stopped at its time limit, output cut off ...).
+    ``notes_file`` is a JSON object ``{notebook: [sentence, ...]}`` written by the worker."""
+
+    notes_file = Unicode("", help="JSON file of notes per notebook").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if not self.notes_file:
+            return nb, resources
+        try:
+            with open(self.notes_file, encoding="utf-8") as f:
+                notes = json.load(f).get(resources.get("nbgrader", {}).get("notebook"), [])
+        except (OSError, ValueError):
+            notes = []
+        if notes:
+            text = "**Notes from the grader about this notebook**\n\n" + "\n".join(f"- {n}" for n in notes)
+            nb.cells.insert(0, new_markdown_cell(text))
+        return nb, resources

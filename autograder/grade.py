@@ -53,7 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT_S, help="seconds one cell may run")
     p.add_argument("--notebook-timeout", type=int, default=0,
                    help="seconds a whole notebook may run (default: 4 x --timeout, at least 300)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of a notebook's kernel")
+    p.add_argument("--memory-mb", type=int, default=0,
+                   help="memory limit of a notebook's kernel (default: 4096, less on a small machine "
+                        "so that every worker's kernel fits)")
     p.add_argument("--assignments", default="",
                    help="comma-separated parts to grade (default: every part anyone handed in)")
     p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
@@ -90,6 +92,16 @@ def master_cache(state: Path) -> Path:
     except OSError:
         pass
     return state / "masters"
+
+
+def default_memory_mb(workers: int) -> int:
+    """4 GB per kernel, or less so that all workers' kernels fit in 80 % of the memory."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            total_kb = int(next(l for l in f if l.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        return 4096
+    return max(1024, min(4096, int(0.8 * total_kb / 1024 / max(1, workers))))
 
 
 def cores() -> int:
@@ -220,11 +232,13 @@ def grade(args: argparse.Namespace) -> int:
     jobs = _prepare_jobs(intake, master, state, out, args, parts)
     todo = [j for j in jobs if j["notebooks"] and (args.redo or not _up_to_date(j))]
 
+    workers = max(1, min(args.workers or cores(), len(todo) or 1))
+    if not args.memory_mb:
+        args.memory_mb = default_memory_mb(workers)
     limits = Limits(memory_mb=args.memory_mb, cpu_s=max(900, 2 * args.notebook_timeout))
     secrets = [args.solutions, master.root, submissions, out, REPO_ROOT / ".grading"]
     plan = SandboxPlan.detect(limits, isolate=not args.no_isolation,
                               secrets=[s for s in secrets if Path(s).exists()])
-    workers = max(1, min(args.workers or cores(), len(todo) or 1))
     ctx = {"plan": plan.to_json(), "master": str(master.root), "workdir": str(state / "work"),
            "cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
            "threads": max(1, cores() // workers)}
@@ -253,6 +267,7 @@ def grade(args: argparse.Namespace) -> int:
         rows += r
         problems += p
     students = {j["student"] for j in jobs}
+    job_problems = problems
     problems = _intake_problems(intake, students) + problems
     write_grades_csv(rows, out / "grades.csv")
     write_totals_csv(rows, parts, out / "totals.csv")
@@ -276,9 +291,22 @@ def grade(args: argparse.Namespace) -> int:
              "gradebook": str(out / "gradebook.db"), "logs": str(state / "logs")}
     text = build(rows, problems, notebooks, header=header, protections=plan.protections, files=files)
     (out / "report.txt").write_text(text, encoding="utf-8")
+    save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)])
     if not args.quiet:
         print(text)
     return 0
+
+
+def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:
+    """What ``python -m autograder.combine`` needs to fold this output with other shards'."""
+    from dataclasses import asdict
+
+    shutil.copyfile(master.gradebook, state / "master.db")
+    (state / "run.json").write_text(json.dumps({
+        "master_hash": master.hash, "layout": master.layout, "parts": parts,
+        "protections": [asdict(p) for p in plan.protections], "mode": plan.mode,
+        "jobs": jobs, "intake_problems": [asdict(p) for p in intake_problems],
+    }), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,7 @@ class Worker:
         os.environ.pop("NBGRADER_EXECUTION", None)
         write_kernelspec(jdir / "data", self.plan.python)
         self.mpl = self._matplotlib_cache(jdir / "mpl")
+        self._converters = None
 
     def close(self) -> None:
         shutil.rmtree(self.runtime, ignore_errors=True)
@@ -81,9 +82,11 @@ class Worker:
         start = time.monotonic()
         result = {"format": RESULT_FORMAT, "student": job["student"], "assignment": job["assignment"],
                   "fingerprint": job["fingerprint"], "ok": False, "error": None, "notebooks": {}}
+        self.timing = {}
         try:
             result["notebooks"] = self._grade(job)
             result["ok"] = True
+            result.update(self.timing)
         except Exception:
             result["error"] = traceback.format_exc(limit=8)
         result["seconds"] = round(time.monotonic() - start, 2)
@@ -126,24 +129,31 @@ class Worker:
                               self.runtime)
         os.environ[POLICY_ENV] = str(policy)
 
-        config = self._config(course, gradebook, events)
-        coursedir = CourseDirectory(config=config)
+        if self._converters is None:
+            # made once per worker: nbconvert compiles its templates once, not per job
+            config = self._config(course, events)
+            coursedir = CourseDirectory(config=config)
+            log = logging.getLogger(f"autograder.worker{self.slot}")
+            self._converters = (coursedir, Autograde(coursedir=coursedir, config=config, log=log),
+                                GenerateFeedback(coursedir=coursedir, config=config, log=log))
+        coursedir, autograde, fb = self._converters
+        coursedir.db_url = f"sqlite:///{gradebook}"
         coursedir.assignment_id = assignment
         coursedir.student_id = student
-        log = logging.getLogger(f"autograder.worker{self.slot}")
-        autograde = Autograde(coursedir=coursedir, config=config, log=log)
         autograde.force = True
         error = None
+        t_start = time.monotonic()
         try:
             autograde.start()
         except BaseException as err:   # nbgrader raises on a failed notebook; keep going
             if isinstance(err, KeyboardInterrupt):
                 raise
             error = f"{type(err).__name__}: {err}"
+        t_autograded = time.monotonic()
         autograded = course / "autograded" / student / assignment
         feedback_ok = False
+        self._write_notes(job, events, self.base / "notes.json")
         if autograded.is_dir() and any(autograded.glob("*.ipynb")):
-            fb = GenerateFeedback(coursedir=coursedir, config=config, log=log)
             fb.force = True
             try:
                 fb.start()
@@ -151,10 +161,28 @@ class Worker:
             except BaseException as err:
                 if isinstance(err, KeyboardInterrupt):
                     raise
+        t_feedback = time.monotonic()
         self._export(job, course, feedback_ok)
-        return self._collect(job, gradebook, autograded, events, error)
+        result = self._collect(job, gradebook, autograded, events, error)
+        self.timing = {"autograde_s": round(t_autograded - t_start, 2),
+                       "feedback_s": round(t_feedback - t_autograded, 2)}
+        return result
 
-    def _config(self, course: Path, gradebook: Path, events: Path):
+    @staticmethod
+    def _write_notes(job: dict, events: Path, path: Path) -> None:
+        """Plain sentences for the student's feedback: repairs and what happened while running."""
+        notes: dict[str, list[str]] = {}
+        for name, found in job.get("repair", {}).items():
+            notes.setdefault(name, []).extend(n["detail"] for n in found)
+        if events.is_file():
+            for line in events.read_text(encoding="utf-8").splitlines():
+                e = json.loads(line)
+                where = (f"cell `{e['grade_id']}`" if e.get("grade_id") else
+                         f"cell {e['cell'] + 1}" if e.get("cell") is not None else "the notebook")
+                notes.setdefault(e["notebook"], []).append(f"{where}: {e['detail']}")
+        path.write_text(json.dumps(notes), encoding="utf-8")
+
+    def _config(self, course: Path, events: Path):
         from nbconvert.preprocessors import ClearMetadataPreprocessor
         from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
                                             IgnorePattern, LimitOutput, SaveAutoGrades)
@@ -162,11 +190,10 @@ class Worker:
         from traitlets.config import Config
 
         from .execute import SandboxedExecute
-        from .feedback import HideHiddenTests
+        from .feedback import GraderNotes, HideHiddenTests
 
         c = Config()
         c.CourseDirectory.root = str(course)
-        c.CourseDirectory.db_url = f"sqlite:///{gradebook}"
         c.CourseDirectory.source_directory = "source"
         c.CourseDirectory.submitted_directory = "submitted"
         c.CourseDirectory.autograded_directory = "autograded"
@@ -188,7 +215,8 @@ class Worker:
         # network namespace cannot reach the grader's loopback TCP ports
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(self.runtime / "k")
-        c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+        c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, GraderNotes, CSSHTMLHeaderPreprocessor]
+        c.GraderNotes.notes_file = str(self.base / "notes.json")
         return c
 
     def _export(self, job: dict, course: Path, feedback_ok: bool) -> None:

@@ -99,3 +99,21 @@ def test_a_rerun_skips_graded_work_and_redo_grades_again(graded):
     assert "2 notebook(s) in 2 job(s)" in (out / "report.txt").read_text()
     assert (out / "grades.csv").read_text() == csv_before
     assert digest(subs) == before
+
+
+@pytest.mark.slow
+def test_shards_graded_apart_combine_into_the_whole_class(graded):
+    root, subs, out, first, before = graded
+    shards = [root / "shard1", root / "shard2"]
+    for i, shard in enumerate(shards, 1):
+        proc = grade(subs, shard, "--quiet", "--shard", f"{i}/2", "--workers", "1")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    combined = root / "combined"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.combine", "--out", str(combined), "--quiet",
+                           *map(str, shards)], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    read = lambda p: sorted(csv.reader(open(p, newline="")))   # noqa: E731
+    assert read(combined / "grades.csv") == read(out / "grades.csv")
+    assert (combined / "feedback" / "ada" / PART / f"{NB}.html").is_file()
+    assert "CLASS TABLE" in (combined / "report.txt").read_text()

@@ -1,0 +1,110 @@
+"""Fold the outputs of several shards into one (``--shard i/n`` on n machines).
+
+    python -m autograder.combine --out OUT SHARD_OUT [SHARD_OUT ...]
+
+Each shard's OUT keeps, in ``.state/``, what it graded (``run.json``: the jobs, the
+intake notes, the protections), the jobs' results and gradebooks and a copy of the
+master gradebook. This reads them (the shard folders may have been copied from other
+machines: paths are found by convention, not taken from the shards), copies the
+feedback and autograded notebooks, and writes ``grades.csv``, ``totals.csv``, the
+merged ``gradebook.db`` and ``report.txt`` for the whole class. The shards must have
+graded the same version of the course.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
+from .report import build
+from .results import Problem, job_rows
+from .sandbox import Protection
+
+
+def _relocate(job: dict, shard: Path) -> dict:
+    s, part = job["student"], job["assignment"]
+    state = shard / ".state"
+    return {**job, "result_path": str(state / "results" / s / f"{part}.json"),
+            "gradebook_path": str(state / "gradebooks" / s / f"{part}.db")}
+
+
+def combine(out: Path, shards: list[Path]) -> str:
+    out = Path(out).resolve()
+    state = out / ".state"
+    state.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for shard in shards:
+        path = Path(shard) / ".state" / "run.json"
+        if not path.is_file():
+            raise ValueError(f"{shard} is not a grading output (no .state/run.json): grade it first")
+        runs.append((Path(shard).resolve(), json.loads(path.read_text(encoding="utf-8"))))
+    hashes = {r["master_hash"] for _, r in runs}
+    if len(hashes) != 1:
+        raise ValueError(f"the shards graded different versions of the course ({sorted(hashes)}); "
+                         "grade them again with the same solutions/")
+    layout = runs[0][1]["layout"]
+    parts = sorted({p for _, r in runs for p in r["parts"]})
+    jobs, rows, problems, seen = [], [], [], set()
+    for shard, run in runs:
+        for p in run["intake_problems"]:
+            problems.append(Problem(**{**p, "questions": tuple(p.get("questions", ()))}))
+        for job in run["jobs"]:
+            if job["key"] in seen:
+                continue
+            seen.add(job["key"])
+            job = _relocate(job, shard)
+            result = None
+            if not job["notebooks"]:
+                result = {"ok": True, "notebooks": {}}
+            elif Path(job["result_path"]).is_file():
+                result = json.loads(Path(job["result_path"]).read_text(encoding="utf-8"))
+                if result.get("fingerprint") != job["fingerprint"]:
+                    result = None
+            r, p = job_rows(job, result, layout)
+            rows += r
+            problems += p
+            jobs.append(job)
+            for step in ("feedback", "autograded"):
+                src = shard / step / job["student"] / job["assignment"]
+                if src.is_dir() and shard != out:
+                    dest = out / step / job["student"] / job["assignment"]
+                    shutil.rmtree(dest, ignore_errors=True)
+                    shutil.copytree(src, dest)
+    write_grades_csv(rows, out / "grades.csv")
+    write_totals_csv(rows, parts, out / "totals.csv")
+    master_db = runs[0][0] / ".state" / "master.db"
+    merge_gradebooks(master_db, runs[0][1]["master_hash"], jobs, out / "gradebook.db", state)
+    protections = [Protection(**p) for p in runs[0][1]["protections"]]
+    modes = sorted({r["mode"] for _, r in runs})
+    header = {"combined from": ", ".join(str(s) for s, _ in runs),
+              "students": str(len({j["student"] for j in jobs})),
+              "parts": ", ".join(parts), "sandbox modes": ", ".join(modes)}
+    files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
+             "feedback": str(out / "feedback"), "gradebook": str(out / "gradebook.db")}
+    notebooks = [nb for a in parts for nb in sorted(layout.get(a, {}))]
+    text = build(rows, problems, notebooks, header=header, protections=protections, files=files)
+    (out / "report.txt").write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder.combine", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True, help="folder for the combined output")
+    p.add_argument("shards", nargs="+", type=Path, help="the shards' output folders")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        text = combine(args.out, args.shards)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
