@@ -81,6 +81,8 @@ class SandboxedExecute(Execute):
     events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
     kernel_uid = Integer(-1, help="uid the kernel runs as (-1: its own); its stray "
                                   "processes are killed after each cell").tag(config=True)
+    runtime_dir = Unicode("", help="the folder shared with the sandbox (ipc sockets); emptied "
+                                   "before every kernel start").tag(config=True)
 
     # ------------------------------------------------------------- entry point
     def preprocess(self, nb, resources=None, km=None):
@@ -104,7 +106,11 @@ class SandboxedExecute(Execute):
         done: list[int] = []            # code cells that completed, for a replay
         restarts = 0
         gave_up = ""
-        await self._async_boot()
+        try:
+            await self._async_boot()
+        except RuntimeError as err:
+            gave_up = str(err)
+            self._event("kernel_start_failed", None, f"{err}; nothing in this notebook ran")
         try:
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
@@ -172,8 +178,12 @@ class SandboxedExecute(Execute):
     # ------------------------------------------------------------- kernels
     async def _async_boot(self) -> None:
         await self._async_clear_uid()
+        self._empty_runtime_dir()
         self.km = self.create_kernel_manager()
-        await self.async_start_new_kernel()
+        try:
+            await self.async_start_new_kernel()
+        except Exception as err:
+            raise RuntimeError(f"the grading kernel could not be started: {err}") from err
         self.kc = self.km.client()
         await ensure_async(self.kc.start_channels())
         self.kc.allow_stdin = False
@@ -189,6 +199,21 @@ class SandboxedExecute(Execute):
                 await self._async_discard_kernel()
                 raise RuntimeError("the grading kernel did not start (see the worker log)")
         self.nb.metadata["language_info"] = reply["content"].get("language_info", {})
+
+    def _empty_runtime_dir(self) -> None:
+        """Nothing a previous kernel left in the shared folder (a file for the next student,
+        a link where a socket will be) survives."""
+        if not self.runtime_dir or not os.path.isdir(self.runtime_dir):
+            return
+        for entry in os.scandir(self.runtime_dir):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    import shutil
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
     async def _async_iopub_seen(self, msg_id: str, timeout: float) -> bool:
         end = monotonic() + timeout

@@ -165,7 +165,15 @@ def _up_to_date(job: dict) -> bool:
         r = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return False
-    return r.get("fingerprint") == job["fingerprint"] and bool(r.get("ok"))
+    if r.get("fingerprint") != job["fingerprint"] or not r.get("ok"):
+        return False
+    # a notebook the grader could not finish, or whose kernel did not start, is tried again
+    for name in job["notebooks"]:
+        nb = r.get("notebooks", {}).get(name, {})
+        if not nb.get("graded") or any(e.get("kind") in ("kernel_start_failed", "grader_error")
+                                       for e in nb.get("events", [])):
+            return False
+    return True
 
 
 def _load_result(job: dict) -> dict | None:

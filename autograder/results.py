@@ -40,6 +40,7 @@ SEVERITY = {
     "answer_error": "error", "unsafe_zip_entry": "error", "no_student": "error",
     "unknown_notebook": "error", "file_too_large": "error", "zip_too_large": "error",
     "deleted_cells": "error", "manual_review": "error", "cell_type_changed": "error",
+    "kernel_start_failed": "error",
     "stray_processes": "error",
     "output_truncated": "note", "stderr_in_test": "note", "renamed": "note", "ignored_file": "note",
     "duplicate_file": "note", "not_utf8": "note", "nbformat3": "note", "format_version": "note",

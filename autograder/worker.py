@@ -211,6 +211,7 @@ class Worker:
         c.SandboxedExecute.events_file = str(events)
         uid = self.plan.kernel_uid(self.slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
+        c.SandboxedExecute.runtime_dir = str(self.runtime)
         # ipc sockets in the runtime folder (bound into the sandbox): a kernel in its own
         # network namespace cannot reach the grader's loopback TCP ports
         c.KernelManager.transport = "ipc"
@@ -323,6 +324,8 @@ def _affected(cells: list[dict], event: dict) -> list[str]:
     """Test cells an event bears on: the cell itself when it is a test; else the tests
     that follow it up to the next answer cell (the tests of that exercise); for giving
     up, every test left unrun."""
+    if event["kind"] == "kernel_start_failed":
+        return [c["grade_id"] for c in cells if c["test"] and c["not_run"]]
     i = event.get("cell")
     if i is None or i >= len(cells):
         return []
