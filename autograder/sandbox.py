@@ -121,8 +121,9 @@ class SandboxPlan:
             work.mkdir()
             release = tmp / "release"
             release.mkdir()
-            self.prepare_dirs(0, runtime, work)
-            argv, env = self.kernel_argv(0, release_dir=release, runtime_dir=runtime, workdir=work,
+            slot = acquire_uid_slot() if self.root else 0
+            self.prepare_dirs(slot, runtime, work)
+            argv, env = self.kernel_argv(slot, release_dir=release, runtime_dir=runtime, workdir=work,
                                          mpl_dir=None, threads=1)
             i = argv.index("{boot_args}")
             argv[i:i + 1] = ["--probe", json.dumps(secrets)]
@@ -135,6 +136,8 @@ class SandboxPlan:
             return None, f"{type(err).__name__}: {err}"[:200]
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            while _HELD:   # the probe's uid is free again
+                _HELD.pop().close()
 
     def _protections(self, probe: dict, secrets: list[str], notes: list[str]) -> list[Protection]:
         why = "; ".join(notes) if notes else "not available here"
@@ -167,6 +170,7 @@ class SandboxPlan:
 
     # ------------------------------------------------------------------ the command
     def kernel_uid(self, slot: int) -> int | None:
+        """The uid of the kernels of uid slot ``slot`` (see :func:`acquire_uid_slot`)."""
         return KERNEL_UID_BASE + slot if self.root and self.mode in ("bwrap", "unshare") else None
 
     def prepare_dirs(self, slot: int, *dirs: Path) -> None:
@@ -276,6 +280,32 @@ class SandboxPlan:
         return cls(mode=d["mode"], root=d["root"], limits=Limits(**d["limits"]),
                    protections=[Protection(**p) for p in d["protections"]], python=d["python"],
                    roots=d.get("roots", []), hidden=d.get("hidden", []))
+
+
+_HELD: list = []   # lock files this process holds (released when it exits)
+
+
+def acquire_uid_slot(limit: int = 1000) -> int:
+    """A kernel uid slot no other grader process on this machine is using.
+
+    Workers of concurrent grading runs (two courses, a test suite beside ``make grade``)
+    must not share a uid: each kills every process of its uid between notebooks and
+    counts them against its process limit. A slot is held by an exclusive lock on
+    ``/tmp/autograder-uid-<uid>.lock`` for the life of this process.
+    """
+    import fcntl
+
+    for slot in range(limit):
+        path = f"/tmp/autograder-uid-{KERNEL_UID_BASE + slot}.lock"
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _HELD.append(f)
+        return slot
+    raise RuntimeError(f"all {limit} kernel uid slots are in use by other grading runs")
 
 
 def python_roots(python: str = sys.executable) -> list[str]:

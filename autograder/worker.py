@@ -27,26 +27,29 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import KERNEL_NAME, POLICY_ENV, SandboxPlan, write_kernelspec, write_policy
+from .sandbox import (KERNEL_NAME, POLICY_ENV, SandboxPlan, acquire_uid_slot, write_kernelspec,
+                      write_policy)
 
 RESULT_FORMAT = 1
 
 
 class Worker:
-    """Grades jobs in one process; ``slot`` picks the kernel's uid and scratch folders."""
+    """Grades jobs in one process; ``slot`` names its scratch folders, and a free uid slot
+    (held for the worker's life) the uid its kernels run as."""
 
     def __init__(self, ctx: dict):
         self.ctx = ctx
         self.slot = int(ctx["slot"])
         self.plan = SandboxPlan.from_json(ctx["plan"])
+        # the kernels' uid: a slot no concurrent grading run on this machine holds
+        self.uid_slot = acquire_uid_slot() if self.plan.root else self.slot
         self.master = Path(ctx["master"])
         self.base = Path(ctx["workdir"]) / f"worker-{self.slot}"
         shutil.rmtree(self.base, ignore_errors=True)
         self.base.mkdir(parents=True)
         # a short runtime folder: ipc socket paths must stay under ~100 characters
         self.runtime = Path(tempfile.mkdtemp(prefix=f"agrt{self.slot}-"))
-        os.chmod(self.runtime.parent, os.stat(self.runtime.parent).st_mode)  # /tmp as it is
-        self.plan.prepare_dirs(self.slot, self.runtime)
+        self.plan.prepare_dirs(self.uid_slot, self.runtime)
         jdir = self.base / "jupyter"
         for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                          ("IPYTHONDIR", "ipython")):
@@ -121,11 +124,11 @@ class Worker:
 
         work = self.base / "box"
         shutil.rmtree(work, ignore_errors=True)
-        self.plan.prepare_dirs(self.slot, work)
-        argv, env = self.plan.kernel_argv(self.slot, release_dir=release, runtime_dir=self.runtime,
+        self.plan.prepare_dirs(self.uid_slot, work)
+        argv, env = self.plan.kernel_argv(self.uid_slot, release_dir=release, runtime_dir=self.runtime,
                                           workdir=work, mpl_dir=self.mpl,
                                           threads=int(self.ctx.get("threads", 1)))
-        policy = write_policy(self.base / "policy.json", argv, env, self.plan.kernel_uid(self.slot),
+        policy = write_policy(self.base / "policy.json", argv, env, self.plan.kernel_uid(self.uid_slot),
                               self.runtime)
         os.environ[POLICY_ENV] = str(policy)
 
@@ -209,7 +212,7 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
-        uid = self.plan.kernel_uid(self.slot)
+        uid = self.plan.kernel_uid(self.uid_slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
         c.SandboxedExecute.runtime_dir = str(self.runtime)
         # ipc sockets in the runtime folder (bound into the sandbox): a kernel in its own

@@ -12,6 +12,8 @@ from autograder.cohort import colab_bytes, submission, to_bytes
 from autograder.course import RELEASE_DIR
 from autograder.repair import repair
 
+pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
+
 PART, NB = "part1_representations", "01_tokens_to_vectors"
 
 

@@ -29,7 +29,8 @@ from autograder.course import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
 from autograder.grade import master_cache
 from autograder.master import solutions_hash
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")]
 
 PART = "part1_representations"
 NB1, NB2 = "01_tokens_to_vectors", "02_self_attention"
