@@ -251,13 +251,15 @@ class SandboxPlan:
                     out += ["--perms", "0755", "--dir", p]
             return out
 
-        for path in self.visible_roots():
-            args += [*parents(path), "--ro-bind", path, path]
+        # the scratch filesystems first: a later mount hides what lies under it, and the
+        # Python roots may well sit under /tmp (a CI checkout, a temporary venv)
         args += ["--dev", "/dev", "--proc", "/proc",
                  "--perms", "1777", "--size", str(lim.scratch_mb * 2**20), "--tmpfs", "/tmp",
                  *parents(BOX_HOME),
-                 "--perms", "1777", "--size", str(lim.scratch_mb * 2**20), "--tmpfs", BOX_HOME,
-                 *parents(f"{BOX_OPT}/x"),
+                 "--perms", "1777", "--size", str(lim.scratch_mb * 2**20), "--tmpfs", BOX_HOME]
+        for path in self.visible_roots():
+            args += [*parents(path), "--ro-bind", path, path]
+        args += [*parents(f"{BOX_OPT}/x"),
                  "--ro-bind", str(BOOT_SCRIPT), f"{BOX_OPT}/kernel_boot.py",
                  "--ro-bind", str(release_dir), f"{BOX_OPT}/release",
                  *parents(str(runtime_dir)), "--bind", str(runtime_dir), str(runtime_dir)]
