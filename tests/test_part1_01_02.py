@@ -112,10 +112,13 @@ def test_plot_attention_grid_rejects_a_layer_that_does_not_exist():
 
 # ---------------------------------------------------------------- grading
 
+# An answer object that claims to equal anything must not pass a hidden test either.
+EQUALS_EVERYTHING = "type('Sneaky', (), {'__eq__': lambda self, other: True, '__hash__': object.__hash__})()"
+
 QUIZZES = {   # grade_id of the answer cell -> (notebook, test grade_id, right answer, wrong answers)
-    "ex_quiz_a": (NB01, "test_quiz_a", "QUIZ_A_ANSWER", ['"a"', '"c"', '"d"']),
+    "ex_quiz_a": (NB01, "test_quiz_a", "QUIZ_A_ANSWER", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
     "ex_quiz_b": (NB01, "test_quiz_b", "QUIZ_B_ANSWER", ['"a"', '"c"', '"d"']),
-    "ex_quiz_c": (NB02, "test_quiz_c", "QUIZ_C_ANSWER", ['"a"', '"c"', '"d"']),
+    "ex_quiz_c": (NB02, "test_quiz_c", "QUIZ_C_ANSWER", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
     "ex_quiz_d": (NB02, "test_quiz_d", "QUIZ_D_ANSWER", ["False"]),
 }
 

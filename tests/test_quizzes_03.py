@@ -61,10 +61,26 @@ def _checked_options(source: str, variable: str) -> list:
     raise AssertionError(f"no check_choice call for {variable} in:\n{source}")
 
 
+class _EqualsEverything:
+    """An answer that claims to equal anything: it must not fool a hidden test."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+class _SneakyInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
 def _wrong_answers(options: list, right) -> list:
-    """Every other option, plus near misses a student might type."""
+    """Every other option, near misses a student might type, and an object equal to all."""
     near = [None, 0, 1, "False"] if isinstance(right, bool) else [None, right.upper(), f" {right}"]
-    return [o for o in options if o != right] + near
+    return [o for o in options if o != right] + near + [_EqualsEverything()]
 
 
 @pytest.mark.parametrize("grade_id", sorted(CHOICE_QUIZZES))
@@ -113,7 +129,7 @@ def test_quiz5_measurement_accepts_only_the_layer_of_largest_separation(referenc
         except AssertionError:
             pass
     assert len(passed) == 1, f"exactly one layer must pass quiz 5, these did: {passed}"
-    for bad in (None, float(passed[0]), num_layers + 1, -1):
+    for bad in (None, float(passed[0]), num_layers + 1, -1, _SneakyInt(passed[0] + 1)):
         with pytest.raises(AssertionError):
             _run_test_cell("test_q5_layer", {**reference_namespace, "Q5_LAYER": bad})
 
