@@ -35,15 +35,28 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
     assert _environment_packages() == _pyproject_packages()
 
 
-def test_torch_requirement_accepts_colab_and_local_builds():
-    from packaging.specifiers import SpecifierSet
+# Versions preinstalled on Colab's runtime (2025-26 images) and the torch of this
+# machine: installing the course there must not replace any of them.
+PREINSTALLED = {
+    "torch": ["2.13.0", "2.8.0+cu126", "2.9.0"],
+    "numpy": ["2.0.2"],
+    "matplotlib": ["3.10.0"],
+    "ipywidgets": ["7.7.1"],
+    "tqdm": ["4.67.1"],
+    "safetensors": ["0.5.3"],
+}
+
+
+def test_runtime_requirements_accept_what_colab_already_has():
+    from packaging.requirements import Requirement
     from packaging.version import Version
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    torch_spec = next(s for s in meta["dependencies"] if _name(s) == "torch")
-    spec = SpecifierSet(torch_spec[len("torch"):])
-    for version in ("2.13.0", "2.8.0+cu126", "2.9.0"):   # here, and what Colab has shipped
-        assert Version(version) in spec, f"{torch_spec} rejects torch {version}"
+    requirements = {Requirement(s).name.lower(): Requirement(s) for s in meta["dependencies"]}
+    for name, versions in PREINSTALLED.items():
+        for version in versions:
+            assert Version(version) in requirements[name].specifier, \
+                f"{requirements[name]} would replace {name} {version} that Colab already has"
 
 
 def test_instructor_tools_are_extras_not_runtime_requirements():
