@@ -133,7 +133,23 @@ def test_explorer_has_findable_controls_and_draws_a_png(tiny_model_and_tokenizer
         assert css in control._dom_classes
     assert _png(explorer).startswith(b"\x89PNG")
     assert "7 tokens" in explorer.status.value
-    assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
+    assert _displayed_mime_types(explorer) >= {"application/vnd.jupyter.widget-view+json"}
+
+
+def _displayed_mime_types(obj) -> set:
+    """What IPython's display(obj) sends to the front end (through a real IPython shell,
+    so that both ipywidgets 8's and 7's display paths run)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            display(obj)
+    finally:
+        InteractiveShell.clear_instance()
+    return {mime for output in captured.outputs for mime in output.data}
 
 
 def test_explorer_redraws_when_layer_head_or_sentence_change(tiny_model_and_tokenizer):
