@@ -6,16 +6,9 @@ from .device import describe_device, get_device, precision_policy, seed_everythi
 from .model import (ClassificationHead, Encoder, EncoderConfig, EncoderOutput, MaskedLMHead,
                     WeightsMismatchError, load_bert_weights)
 from .pretrained import bert_state_dict, load_pretrained, pretrained_model_dir
+from .tokenizer import WordPieceTokenizer
 
 __version__ = "0.1.0"
-
-
-def __getattr__(name):
-    # The tokenizer is imported lazily so that the model works on its own.
-    if name == "WordPieceTokenizer":
-        from .tokenizer import WordPieceTokenizer
-        return WordPieceTokenizer
-    raise AttributeError(f"module 'encoder_lib' has no attribute {name!r}")
 
 
 __all__ = [

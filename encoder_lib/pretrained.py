@@ -10,6 +10,7 @@ import torch
 from .device import get_device
 from .model import Encoder, EncoderConfig, load_bert_weights
 from .model.weights import read_safetensors
+from .tokenizer import WordPieceTokenizer
 
 
 #: Set this to a BERT-format folder to use it instead of the bundled model.
@@ -46,8 +47,6 @@ def bert_state_dict(model_dir: str | Path | None = None) -> dict[str, torch.Tens
 def load_pretrained(model_dir: str | Path | None = None, device: str | torch.device | None = None):
     """(encoder in eval mode on ``device``, its tokenizer) from a BERT-format folder,
     by default the bundled all-MiniLM-L6-v2."""
-    from .tokenizer import WordPieceTokenizer
-
     model_dir = Path(model_dir or pretrained_model_dir())
     config = EncoderConfig.from_bert_config(model_dir / "config.json")
     model = Encoder(config)
