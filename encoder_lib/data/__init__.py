@@ -1,9 +1,10 @@
 """Shipped corpora and datasets for the course (offline; nothing is downloaded).
 
 ``encoder_lib.data.wordnet`` loads the WordNet 3.0 glosses and example sentences used
-for pre-training, supersense classification and word-in-context probes.
+for pre-training, supersense classification and word-in-context probes;
+``encoder_lib.data.splits`` is the one train / dev / test split of their synsets.
 """
 
-from . import wordnet
+from . import splits, wordnet
 
-__all__ = ["wordnet"]
+__all__ = ["splits", "wordnet"]
