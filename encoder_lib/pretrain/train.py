@@ -114,6 +114,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     is_main = rank == 0
     policy = precision_policy(device)
     out_dir = Path(config.out_dir)
+    version = code_version()                                    # the code this run starts with
     say = tqdm.write if is_main else (lambda *a, **k: None)
 
     # --- data: tokenized corpus, the batch plan, the held-out set (rank 0) ---
@@ -182,7 +183,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
         if is_main:
             state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                      "scaler": scaler.state_dict(), "rng": rngs}
-            save_checkpoint(out_dir, step, model, config, history, state, code_version(),
+            save_checkpoint(out_dir, step, model, config, history, state, version,
                             keep=config.keep_checkpoints)
 
     # --- the loop ---
@@ -240,7 +241,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     if is_main:
         final = out_dir / "final"
         save_weights(model, final, DTYPES[config.save_dtype])
-        write_json(final / "config.json", run_config_json(model.config, config, code_version(), config.max_steps))
+        write_json(final / "config.json", run_config_json(model.config, config, version, config.max_steps))
         write_json(final / "history.json", history)
         write_json(out_dir / "history.json", history)
         save_loss_curve(history, out_dir / "loss_curve.png")
