@@ -44,8 +44,11 @@ def special_mask(input_ids: torch.Tensor, tokenizer) -> torch.Tensor:
 
 
 def heldout_sentences(n: int = HELDOUT_SENTENCES, seed: int = HELDOUT_SEED) -> list[str]:
-    """A fixed sample of ``n`` dev-split sentences (definitions and examples)."""
-    dev = splits.pretraining_sentences("dev")
+    """A fixed sample of ``n`` dev-split sentences (definitions and examples), none of
+    which occurs in the train split's text (a few example sentences are shared by
+    synsets of different splits; those are left out)."""
+    train = set(splits.pretraining_sentences("train"))
+    dev = sorted(set(splits.pretraining_sentences("dev")) - train)
     if not 0 < n <= len(dev):
         raise ValueError(f"the held-out set needs 1..{len(dev)} sentences, got {n}")
     return random.Random(seed).sample(dev, n)
