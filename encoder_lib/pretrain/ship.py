@@ -99,7 +99,7 @@ re-check):
 - Code version: `{config['code_version']}`
 - Machine: {run['machine']}; {run['processes']} process(es) x {run['threads_per_process']} thread(s),
   {run['device']}, {run['precision']}, torch {run['torch']}. The machine was shared with other jobs.
-- Time: {_fmt_seconds(run['seconds'])} for the whole command ({pre['max_steps']} steps of
+- Time: {_fmt_seconds(run["seconds"])} for the pre-training run ({pre['max_steps']} steps of
   {pre['batch_size']} sentences, held-out evaluations and checkpoints included).
 
 ## Model
