@@ -52,6 +52,7 @@ student-bundle: setup
 
 bench: setup
 	$(PY) bench/encoder_speed.py
+	$(PY) bench/pretrain_speed.py
 
 # The shipped course checkpoint: a fresh masked-LM pre-training run on the WordNet train
 # split (about 35 minutes on a shared 2-core CPU), then its weights, config, history and
