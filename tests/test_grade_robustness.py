@@ -463,7 +463,7 @@ def test_harmless_ipython_use_is_not_flagged(run):
     for student, case in run.cases.items():
         if case.clean:
             block = report_block(run.report, student)
-            assert "  ! " not in block, block
+            assert f"! {NB1}" not in block, block
 
 
 def test_tampering_with_the_execution_path_is_named_in_the_report(run):
