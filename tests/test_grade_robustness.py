@@ -266,6 +266,14 @@ def compile(source, *args, **kwargs):
     spy("compile", source if isinstance(source, str) else ast.unparse(source))
     return _compile(source, *args, **kwargs)
 builtins.compile = compile
+from jupyter_client.session import Session   # below IPython: every message the kernel receives
+_deserialize = Session.deserialize
+def deserialize(self, *args, **kwargs):
+    msg = _deserialize(self, *args, **kwargs)
+    if isinstance(msg.get("content"), dict) and msg["content"].get("code"):
+        spy("message", msg["content"]["code"])
+    return msg
+Session.deserialize = deserialize
 for attempt in (lambda: sys.addaudithook(lambda event, args: spy("audit", repr(args)[:2000])),
                 lambda: sys.settrace(lambda frame, event, arg: spy("trace", repr(frame.f_code.co_consts)))):
     try:
@@ -480,8 +488,12 @@ def test_no_test_source_reaches_a_students_feedback(run):
     assert len(hidden) >= 4
     autograded = nbformat.read(run.out / "autograded" / "tamper_printing_spy" / PART / f"{NB1}.ipynb",
                                as_version=4)
-    printed = json.dumps([c.get("outputs", []) for c in autograded.cells])
-    assert printed.count(SPY_MARK) >= 10 and "SPY LATER:" in printed   # the spy ran and printed
+    printed = "\n".join(str(v) for c in autograded.cells for o in c.get("outputs", [])
+                        for v in [o.get("text", ""), o.get("evalue", ""), *o.get("data", {}).values()])
+    # the spy ran, saw the grader's messages (test stubs included) and printed all it saw ...
+    assert SPY_MARK in printed and "SPY LATER:" in printed and "autograder.run" in printed
+    # ... and none of it is test source: sealed, not merely scrubbed from the feedback
+    assert not [line for line in hidden if line in printed]
     for student in run.cases:
         path = run.out / "feedback" / student / PART / f"{NB1}.html"
         if not path.is_file():
