@@ -102,7 +102,7 @@ def main(argv):
     _seed_mpl_cache(opts.get("--mpl"))
     # the script's own folder must not shadow anything; the notebook's folder is ''
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]
-    guard = _install_guard()
+    _install_guard()
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance()
     app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *rest])

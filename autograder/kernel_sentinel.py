@@ -56,11 +56,11 @@ def install(guarded_modules):
     _audit, _addhook, _ident = sys.audit, sys.addaudithook, _thread.get_ident
     _type, _id, _len, _str, _repr, _tuple, _list, _set = type, id, len, str, repr, tuple, list, set
     _isinstance, _getattr, _setattr, _delattr, _vars = isinstance, getattr, setattr, delattr, vars
-    _bytes, _zip, _range, _sorted, _callable, _compile, _exec = bytes, zip, range, sorted, callable, compile, exec
+    _bytes, _zip, _callable, _compile = bytes, zip, callable, compile
     _BaseException, _RuntimeError, _Code = BaseException, RuntimeError, types.CodeType
     _FunctionType, _Module, _Interactive, _Expr = types.FunctionType, ast.Module, ast.Interactive, ast.Expr
-    _unhex, _start, _lock, _copy_context = binascii.unhexlify, _thread.start_new_thread, _thread.allocate_lock, \
-        contextvars.copy_context
+    _unhex, _start, _lock = binascii.unhexlify, _thread.start_new_thread, _thread.allocate_lock
+    _copy_context = contextvars.copy_context
     _ONLY_AST, _dict, _object, _any, _Exception = ast.PyCF_ONLY_AST, dict, object, any, Exception
     _ModuleType, _BuiltinFunctionType = types.ModuleType, types.BuiltinFunctionType
     _METHODS = (types.FunctionType, classmethod, staticmethod, property, types.MethodType)

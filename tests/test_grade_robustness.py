@@ -215,7 +215,7 @@ async def do_execute(code, *args, _orig=kernel.do_execute, **kwargs):
         code = "pass"
     return await _orig(code, *args, **kwargs)
 kernel.do_execute = do_execute"""),
-        "tamper_replaced_guard": ("never reached the grader's guard", f"""
+        "tamper_replaced_guard": ("never reached the grader's guard", """
 import sys, types
 fake = types.ModuleType("__autograder_guard__")
 fake.restore = lambda: []
