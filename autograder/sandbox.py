@@ -34,6 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BOOT_SCRIPT = HERE / "kernel_boot.py"
+SENTINEL_SCRIPT = HERE / "kernel_sentinel.py"   # imported by kernel_boot.py, from beside it
 LAUNCH_SCRIPT = HERE / "sandbox_launch.py"
 KERNEL_NAME = "autograder-sandbox"
 #: Where things appear inside the bubblewrap view.
@@ -261,6 +262,7 @@ class SandboxPlan:
             args += [*parents(path), "--ro-bind", path, path]
         args += [*parents(f"{BOX_OPT}/x"),
                  "--ro-bind", str(BOOT_SCRIPT), f"{BOX_OPT}/kernel_boot.py",
+                 "--ro-bind", str(SENTINEL_SCRIPT), f"{BOX_OPT}/kernel_sentinel.py",
                  "--ro-bind", str(release_dir), f"{BOX_OPT}/release",
                  *parents(str(runtime_dir)), "--bind", str(runtime_dir), str(runtime_dir)]
         if mpl_dir:
