@@ -10,7 +10,11 @@ notebook's kernel is confined. Its kernelspec (:func:`write_kernelspec`) starts
   solutions, the gradebook or other students), no network (a fresh network namespace),
   its own process namespace (killing the sandbox kills everything student code
   started);
-- ``prlimit``: address space, processes, file size, CPU seconds, no core dumps;
+- ``sandbox_reach.py`` (``unshare`` mode only): a way through folders the kernel's
+  uid may not enter to what it needs (its Python, its scratch folder);
+- ``prlimit``: memory used (the data segment: address space merely reserved, as the
+  CUDA build of torch reserves gigabytes of it, does not count), processes, file size,
+  CPU seconds, no core dumps;
 - ``setpriv``: a separate unprivileged uid per worker, no supplementary groups, no new
   privileges;
 - ``python kernel_boot.py``: copies the release material into the scratch home,
@@ -35,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BOOT_SCRIPT = HERE / "kernel_boot.py"
 LAUNCH_SCRIPT = HERE / "sandbox_launch.py"
+REACH_SCRIPT = HERE / "sandbox_reach.py"
 KERNEL_NAME = "autograder-sandbox"
 #: Where things appear inside the bubblewrap view.
 BOX_HOME = "/home/student"
@@ -47,7 +52,7 @@ POLICY_ENV = "AUTOGRADER_SANDBOX_POLICY"
 @dataclass
 class Limits:
     """Resource limits of one notebook's kernel."""
-    memory_mb: int = 4096          # address space of the kernel process (RLIMIT_AS)
+    memory_mb: int = 4096          # memory one kernel process may use (RLIMIT_DATA, see limit_argv)
     processes: int = 256           # processes + threads of the kernel's user (RLIMIT_NPROC)
     file_mb: int = 64              # largest file it may write (RLIMIT_FSIZE)
     cpu_s: int = 900               # CPU seconds of one kernel process (RLIMIT_CPU)
@@ -157,7 +162,7 @@ class SandboxPlan:
                        "killing the sandbox kills every process student code started"
                        if self.mode in ("bwrap", "unshare") else why),
             Protection("resource limits", True,
-                       f"memory {lim.memory_mb} MB, {lim.processes} processes, files {lim.file_mb} MB, "
+                       f"memory in use {lim.memory_mb} MB, {lim.processes} processes, files {lim.file_mb} MB, "
                        f"CPU {lim.cpu_s} s" + (f", scratch {lim.scratch_mb} MB" if self.mode == "bwrap" else "")),
             Protection("wall-clock limit", True,
                        "per cell and per notebook; a kernel that ignores interrupts is killed"),
@@ -186,7 +191,6 @@ class SandboxPlan:
                     mpl_dir: Path | None, threads: int) -> tuple[list[str], dict]:
         """The command that starts a confined kernel, with ``{connection_file}`` and
         ``{boot_args}`` placeholders, and the kernel's (clean) environment."""
-        lim = self.limits
         uid = self.kernel_uid(slot)
         box = self.mode == "bwrap"
         home = BOX_HOME if box else str(workdir)
@@ -210,18 +214,40 @@ class SandboxPlan:
         if uid is not None:
             inner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--", *inner]
-        limits = ["prlimit", f"--as={lim.memory_mb * 2**20}", f"--nproc={lim.processes}",
-                  f"--fsize={lim.file_mb * 2**20}", f"--cpu={lim.cpu_s}", "--core=0",
-                  f"--nofile={lim.open_files}", "--"]
+        limits = self.limit_argv()
         if self.mode == "bwrap":
             argv = ["bwrap", *self._bwrap_view(release_dir, runtime_dir, mpl_dir),
                     "--chdir", BOX_HOME, "--", *limits, *inner]
         elif self.mode == "unshare":
+            # the kernel's uid sees the machine's folders: in its own mount namespace,
+            # sandbox_reach.py opens a way to what it needs through folders it may not
+            # enter (a Python under /root, a course in a home folder)
+            reach = [] if uid is None else [
+                self.python, "-I", str(REACH_SCRIPT), json.dumps({
+                    "uid": uid,
+                    "ro": [*self.visible_roots(), str(BOOT_SCRIPT), str(release_dir),
+                           *([str(mpl_dir)] if mpl_dir else [])],
+                    "rw": [str(workdir), str(runtime_dir)]}), "--"]
             argv = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
-                    "--", *limits, *inner]
+                    "--", *reach, *limits, *inner]
         else:
             argv = [*limits, *inner]
         return argv, env
+
+    def limit_argv(self) -> list[str]:
+        """``prlimit`` with this plan's limits, ending in ``--`` (the command follows).
+
+        Memory is limited with RLIMIT_DATA, not RLIMIT_AS: since Linux 4.7 it counts the
+        heap and every private writable mapping (what ``malloc``, numpy and torch use),
+        but not address space reserved with ``PROT_NONE``, which the CUDA build of torch
+        and the CUDA runtime reserve by the gigabyte without touching (under an
+        address-space limit that build cannot even be imported). An allocation past the
+        limit fails, so student code gets a ``MemoryError`` the report names.
+        """
+        lim = self.limits
+        return ["prlimit", f"--data={lim.memory_mb * 2**20}", f"--nproc={lim.processes}",
+                f"--fsize={lim.file_mb * 2**20}", f"--cpu={lim.cpu_s}", "--core=0",
+                f"--nofile={lim.open_files}", "--"]
 
     def _bwrap_view(self, release_dir: Path, runtime_dir: Path, mpl_dir: Path | None) -> list[str]:
         lim = self.limits

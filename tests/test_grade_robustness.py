@@ -154,7 +154,22 @@ def build_cases(out: Path) -> dict[str, Case]:
         "    _logging.getLogger('student').warning('just a warning')\n"
         "    return _embed(*args, **kwargs)\n")
     cases["stderr_warnings"] = Case({f1: to_bytes(nb)}, set(), "stderr")
+
+    # ---- address space reserved but never touched, as the CUDA build of torch does on
+    # import: the memory limit counts memory used, so this student gets full marks
+    cases["reserves_16gb"] = Case({f1: with_quiz(RESERVE_16GB)}, set(), "")
     return cases
+
+
+RESERVE_16GB = """\
+import ctypes, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+MAP_NORESERVE = 0x4000
+RESERVED = libc.mmap(None, 16 * 2**30, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+assert RESERVED not in (None, ctypes.c_void_p(-1).value), f"reserving 16 GB failed: errno {ctypes.get_errno()}"
+"""
 
 
 def write_zip(path: Path, ref: dict[str, bytes], cases: dict[str, Case]) -> None:
