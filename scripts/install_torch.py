@@ -85,12 +85,13 @@ def pip_install(choice: Choice) -> bool:
     return subprocess.run(cmd).returncode == 0
 
 
-def installed_build() -> str:
+def installed_build() -> str | None:
+    """``torch 2.13.0+cpu, CPU build``, or None where torch does not import."""
     out = subprocess.run([sys.executable, "-c",
                           "import torch; print(torch.__version__, torch.version.cuda or '')"],
                          capture_output=True, text=True)
     if out.returncode != 0:
-        return "none (torch does not import)"
+        return None
     version, _, cuda = out.stdout.strip().partition(" ")
     return f"torch {version}, " + (f"CUDA {cuda} build" if cuda else "CPU build")
 
@@ -100,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--version", required=True, help="the torch version the course is tested with")
     ap.add_argument("--torch", default="", help="a requirement to install instead (TORCH=...)")
     args = ap.parse_args(argv)
-    if subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0:
-        print(f"torch: already installed ({installed_build()}), kept")
+    current = installed_build()
+    if current:
+        print(f"torch: already installed ({current}), kept")
         return 0
     choice = choose(args.version, args.torch, dict(os.environ), platform.system(), has_nvidia_gpu(),
                     index_reachable)
@@ -115,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         print(f"torch: pip could not install {choice.spec}", file=sys.stderr)
         return 1
-    print(f"torch: installed {installed_build()}")
+    build = installed_build()
+    if build is None:
+        print(f"torch: pip installed {choice.spec} but it does not import", file=sys.stderr)
+        return 1
+    print(f"torch: installed {build}")
     return 0
 
 
