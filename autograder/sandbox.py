@@ -242,7 +242,9 @@ class SandboxPlan:
         but not address space reserved with ``PROT_NONE``, which the CUDA build of torch
         and the CUDA runtime reserve by the gigabyte without touching (under an
         address-space limit that build cannot even be imported). An allocation past the
-        limit fails, so student code gets a ``MemoryError`` the report names.
+        limit fails, so student code gets a ``MemoryError`` the report names. Shared
+        memory (``mmap`` with ``MAP_SHARED``) is not counted; only a cgroup memory limit
+        would count it, and the grader does not manage cgroups.
         """
         lim = self.limits
         return ["prlimit", f"--data={lim.memory_mb * 2**20}", f"--nproc={lim.processes}",
