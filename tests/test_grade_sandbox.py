@@ -57,7 +57,7 @@ MAP_NORESERVE = 0x4000
 p = libc.mmap(None, 16 * 2**30, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
 print("reserved", p not in (None, ctypes.c_void_p(-1).value), flush=True)
 import numpy, torch
-print("torch", torch.ones(64 * 2**20, dtype=torch.uint8).sum().item() == 64 * 2**20, flush=True)
+print("torch", torch.zeros(16 * 2**20).add_(1).mean().item() == 1.0, flush=True)
 hog = []
 try:
     while True:
@@ -68,16 +68,18 @@ except MemoryError:
 
 
 def test_memory_limit_counts_memory_used_not_address_space_reserved():
-    from autograder.sandbox import Limits
+    from autograder.sandbox import KERNEL_MARGIN_MB, Limits, kernel_baseline_mb
 
-    plan = SandboxPlan(mode="plain", root=False, limits=Limits(memory_mb=1024))
+    plan = SandboxPlan(mode="plain", root=False, limits=Limits(memory_mb=512),
+                       baseline_mb=kernel_baseline_mb())
     proc = subprocess.run([*plan.limit_argv(), sys.executable, "-c", RESERVE_THEN_FILL],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
     out = proc.stdout.splitlines()
     assert out[:2] == ["reserved True", "torch True"], proc.stdout + proc.stderr[-2000:]
     stopped_at = int(out[2].split()[2])
-    # torch and numpy themselves take a few hundred MB of the 1024
-    assert 256 <= stopped_at < 1024, out
+    # the student's 512 MB come on top of what the kernel takes (torch's CUDA build
+    # takes ~0.55 GB more than the CPU build), so the room is the same with either
+    assert 0.9 * 512 <= stopped_at <= 512 + KERNEL_MARGIN_MB + 128, out
 
 
 def _python_in_locked_folder(tmp_path) -> str:
