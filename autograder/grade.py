@@ -54,8 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--notebook-timeout", type=int, default=0,
                    help="seconds a whole notebook may run (default: 4 x --timeout, at least 300)")
     p.add_argument("--memory-mb", type=int, default=0,
-                   help="memory limit of a notebook's kernel (default: 4096, less on a small machine "
-                        "so that every worker's kernel fits)")
+                   help="memory student code may use in a notebook's kernel, on top of what the "
+                        "kernel takes to start (default: 4096, less on a small machine so that every "
+                        "worker's kernel fits)")
     p.add_argument("--assignments", default="",
                    help="comma-separated parts to grade (default: every part anyone handed in)")
     p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
@@ -295,7 +296,7 @@ def grade(args: argparse.Namespace) -> int:
         "time": f"{time.monotonic() - t0:.1f} s in all, {grade_s:.1f} s grading"
                 + (f" ({grade_s / n_notebooks:.1f} s per notebook)" if n_notebooks else ""),
         "limits": f"{args.timeout} s per cell, {args.notebook_timeout} s per notebook, "
-                  f"{args.memory_mb} MB memory",
+                  f"{args.memory_mb} MB memory for student code (+{plan.baseline_mb} MB the kernel takes)",
     }
     files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
              "feedback": str(out / "feedback"), "autograded": str(out / "autograded"),

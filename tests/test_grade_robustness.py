@@ -155,6 +155,10 @@ def build_cases(out: Path) -> dict[str, Case]:
         "    _logging.getLogger('student').warning('just a warning')\n"
         "    return _embed(*args, **kwargs)\n")
     cases["stderr_warnings"] = Case({f1: to_bytes(nb)}, set(), "stderr")
+
+    # ---- address space reserved but never touched, as the CUDA build of torch does on
+    # import: the memory limit counts memory used, so this student gets full marks
+    cases["reserves_16gb"] = Case({f1: with_quiz(RESERVE_16GB)}, set(), "")
     cases.update(tamper_cases())
     return cases
 
@@ -297,6 +301,17 @@ plt.plot([1, 2, 3]); plt.show()""")}, set(), "", clean=True)
     cases["ctypes_memory"] = Case({f"{NB1}.ipynb": with_quiz(
         "import ctypes\nctypes.string_at(id(ctypes), 16)")}, set(), "ctypes")
     return cases
+
+
+RESERVE_16GB = """\
+import ctypes, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+MAP_NORESERVE = 0x4000
+RESERVED = libc.mmap(None, 16 * 2**30, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+assert RESERVED not in (None, ctypes.c_void_p(-1).value), f"reserving 16 GB failed: errno {ctypes.get_errno()}"
+"""
 
 
 def write_zip(path: Path, ref: dict[str, bytes], cases: dict[str, Case]) -> None:
