@@ -17,7 +17,9 @@ one Python process and records, for every test cell, two outcomes:
 A cell *fails* when it raises or writes to stderr (nbgrader gives such a cell no
 points). To stay cheap, the cells before a variant's answer cell run once per notebook
 (with the correct answers); each variant starts from a copy of that namespace and runs
-only its own cell and the ones after it. The output is JSON:
+its own cell and, of the ones after it, those that read a name its cell (or a cell run
+after it) binds; the others would do what they did for the solution, so their names
+are taken from the solution's run and their tests count as passed. The output is JSON:
 ``{notebook: {variant_id: {"student": {test_id: error or null}, "grading": {...}}}}``,
 with the unchanged solution as variant ``"solution"``.
 """
@@ -134,15 +136,46 @@ def notebook_cells(assignment: str, notebook: str) -> list[dict]:
     return cells
 
 
-def run_cells(cells: list[dict], ns: dict, replace: dict | None = None) -> dict:
-    """Run ``cells`` in ``ns`` (``replace``: grade id -> source); outcome of each test."""
-    outcome = {}
+def names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell reads, names it binds), function bodies included."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    reads, binds = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return reads, binds
+
+
+def run_cells(cells: list[dict], ns: dict, replace: dict | None = None, saved: dict | None = None) -> dict:
+    """Run ``cells`` in ``ns`` (``replace``: grade id -> source); outcome of each test.
+
+    With ``saved`` (cell id -> the names that cell bound in the solution's run), a cell
+    that reads nothing the replaced cell (or a cell run after it) bound is not run: it
+    would do what it did for the solution, so its names are taken from that run and its
+    test outcome is the solution's (a pass)."""
+    outcome, changed = {}, set()
     for cell in cells:
         source = (replace or {}).get(cell["id"], cell["source"])
+        if saved is not None and cell["id"] not in (replace or {}):
+            reads = cell["reads"] | names(cell["hidden"])[0]
+            if not reads & changed and cell["id"] in saved:
+                ns.update(saved[cell["id"]])
+                if cell["test"]:
+                    outcome[cell["id"]] = (None, None)
+                continue
         student = run_cell(source, ns, cell["id"])
         grading = student
         if cell["test"] and student is None and cell["hidden"].strip():
             grading = run_cell(cell["hidden"], ns, cell["id"] + " (hidden tests)")
+        changed |= names(source)[1] | (names(cell["hidden"])[1] if cell["test"] else set())
         if cell["test"]:
             outcome[cell["id"]] = (student, grading)
     return outcome
@@ -152,18 +185,27 @@ def run_corpus(corpus: dict) -> dict:
     import torch
     torch.set_num_threads(1)        # small tensors; the notebooks' runners share the cores
     cells = notebook_cells(corpus["assignment"], corpus["notebook"])
+    for cell in cells:
+        cell["reads"], cell["binds"] = names(cell["source"])
     position = {c["id"]: i for i, c in enumerate(cells)}
-    variants = [{"id": "solution", "grade_id": cells[0]["id"], "source": None}] + corpus["variants"]
-    variants.sort(key=lambda v: position[v["grade_id"]])
-    results: dict = {}
+    # the solution first: every cell, keeping what each cell bound for the variants
+    ns: dict = {"__name__": "__main__"}
+    saved: dict = {}
+    outcome = {}
+    for cell in cells:
+        outcome.update(run_cells([cell], ns))
+        binds = cell["binds"] | (names(cell["hidden"])[1] if cell["test"] else set())
+        saved[cell["id"]] = {n: ns[n] for n in binds if n in ns}
+    results: dict = {"solution": {"student": {k: s for k, (s, _) in outcome.items()},
+                                  "grading": {k: g for k, (_, g) in outcome.items()}}}
+    variants = sorted(corpus["variants"], key=lambda v: position[v["grade_id"]])
     base: dict = {"__name__": "__main__"}
     done = 0                                          # cells [0, done) have run in `base`
     for variant in variants:
         start = position[variant["grade_id"]]
         run_cells(cells[done:start], base)
         done = start
-        replace = {} if variant["source"] is None else {variant["grade_id"]: variant["source"]}
-        outcome = run_cells(cells[start:], dict(base), replace)
+        outcome = run_cells(cells[start:], dict(base), {variant["grade_id"]: variant["source"]}, saved)
         results[variant["id"]] = {"student": {k: s for k, (s, _) in outcome.items()},
                                   "grading": {k: g for k, (_, g) in outcome.items()}}
     return results
