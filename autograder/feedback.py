@@ -111,3 +111,22 @@ class GraderNotes(NbGraderPreprocessor):
             text = "**Notes from the grader about this notebook**\n\n" + "\n".join(f"- {n}" for n in notes)
             nb.cells.insert(0, new_markdown_cell(text))
         return nb, resources
+
+
+def mark_pending(html: str, pending: dict[str, float]) -> str:
+    """The feedback page with each hand-graded answer of ``pending`` (grade id -> points)
+    shown as pending instead of a score of 0, and the notebook's score saying how many
+    points are still to be graded by hand. nbgrader's template prints a missing score
+    as 0.0, hence the rewrite of its three places: the table of contents, the cell's
+    heading and the notebook's heading."""
+    for gid, points in pending.items():
+        gid_re = re.escape(gid)
+        html = re.sub(rf'(<a href="#{gid_re}">[^<]*</a> \(Score: )[0-9.]+( / )',
+                      r"\1pending (graded by hand)\2", html)
+        html = re.sub(rf'(<a name="{gid_re}"></a>.*?Score: )[0-9.]+( / [0-9.]+ <a href="#top">)',
+                      r"\1pending (graded by hand)\2", html, count=1, flags=re.DOTALL)
+    if pending:
+        total = sum(pending.values())
+        html = re.sub(r"(<h4>[^<]*\(Score: [0-9.]+ / [0-9.]+)\)",
+                      rf"\1; {total:g} of these points are still to be graded by hand)", html, count=1)
+    return html
