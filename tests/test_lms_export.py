@@ -1,0 +1,94 @@
+"""``python -m autograder.lms_export``: a Canvas gradebook CSV and a Moodle grade-import CSV
+from a grading output's ``grades.csv``, matched against gradebook exports in each LMS's
+format (tests/lms_fixtures/); graded students a roster does not know are listed, never
+dropped silently."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from autograder.lms_export import CANVAS_FIXED, main
+from autograder.merge import write_grades_csv
+from autograder.results import Row
+
+FIXTURES = Path(__file__).parent / "lms_fixtures"
+PART, OTHER = "part1_representations", "part2_pretraining"
+
+
+def _out(tmp_path: Path, students: list[str]) -> Path:
+    """A grading output whose grades.csv has, per student, 4 + 3 (written) points in part 1
+    and 5 in part 2; student i scores i on the test and 2 on the written answer."""
+    rows = []
+    for i, s in enumerate(students, 1):
+        rows += [Row(s, PART, "01_tokens", "q1", float(i), 4.0, "partial"),
+                 Row(s, PART, "03_seq", "written_q5", 2.0, 3.0, "hand-graded"),
+                 Row(s, OTHER, "04_mlm", "q1", 5.0, 5.0, "passed")]
+    rows.append(Row(students[0], PART, "01_tokens", "q2", None, 1.0, "manual"))
+    out = tmp_path / "out"
+    out.mkdir()
+    write_grades_csv(rows, out / "grades.csv")
+    return out
+
+
+def _read(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_canvas_csv_fills_the_roster_and_lists_students_it_cannot_match(tmp_path, capsys):
+    # ada: SIS Login ID; brownben: Canvas's file-name form of "Brown, Ben"; 1003: Canvas ID
+    out = _out(tmp_path, ["ada", "brownben", "1003", "zed"])
+    code = main(["canvas", "--out", str(out), "--roster", str(FIXTURES / "canvas_gradebook_export.csv")])
+    said = capsys.readouterr().out
+    assert code == 1 and "zed" in said and "NOT in the import" in said
+    assert [r["student"] for r in _read(out / "lms_unmatched.csv")] == ["zed"]
+
+    with open(out / "canvas_import.csv", newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert header == CANVAS_FIXED + [f"{PART} (4711)", OTHER]     # the existing assignment keeps its id
+    rows = _read(out / "canvas_import.csv")
+    assert rows[0]["Student"] == "Points Possible"
+    assert (rows[0][f"{PART} (4711)"], rows[0][OTHER]) == ("8", "5")  # 4 + 3 + 1 (the manual one)
+    by_name = {r["Student"]: r for r in rows[1:]}
+    assert set(by_name) == {"Lovelace, Ada", "Brown, Ben", "Sato, Cleo", "Nguyen, Dan"}   # no Test Student
+    assert (by_name["Lovelace, Ada"]["SIS User ID"], by_name["Lovelace, Ada"][f"{PART} (4711)"]) == ("S1001", "3")
+    assert by_name["Brown, Ben"][f"{PART} (4711)"] == "4" and by_name["Sato, Cleo"][OTHER] == "5"
+    assert by_name["Sato, Cleo"]["Section"] == "Section B" and by_name["Sato, Cleo"]["ID"] == "1003"
+    assert by_name["Nguyen, Dan"][f"{PART} (4711)"] == ""          # nothing graded: left alone
+
+
+def test_canvas_csv_without_a_roster_keys_on_the_student(tmp_path):
+    out = _out(tmp_path, ["ada", "ben"])
+    assert main(["canvas", "--out", str(out)]) == 0
+    rows = _read(out / "canvas_import.csv")
+    assert rows[0]["Student"] == "Points Possible"
+    assert [(r["Student"], r["SIS Login ID"], r[PART]) for r in rows[1:]] == [("ada", "ada", "3"),
+                                                                              ("ben", "ben", "4")]
+    assert not (out / "lms_unmatched.csv").exists()
+
+
+def test_moodle_csv_is_keyed_on_the_column_the_instructor_names(tmp_path, capsys):
+    out = _out(tmp_path, ["4711", "4713", "9999"])
+    code = main(["moodle", "--out", str(out), "--roster", str(FIXTURES / "moodle_grades_export.csv"),
+                 "--key-column", "Email address", "--match-on", "ID number"])
+    assert code == 1 and "9999" in capsys.readouterr().out
+    with open(out / "moodle_import.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    assert table == [["Email address", PART, OTHER],
+                     ["ada.lovelace@example.edu", "3", "5"],
+                     ["cleo.sato@example.edu", "4", "5"]]
+
+
+def test_bad_input_gets_a_clear_error(tmp_path, capsys):
+    out = _out(tmp_path, ["ada"])
+    assert main(["moodle", "--out", str(out), "--roster", str(FIXTURES / "moodle_grades_export.csv"),
+                 "--key-column", "Matrikel"]) == 2
+    assert "no column 'Matrikel'" in capsys.readouterr().err
+    assert main(["canvas", "--out", str(out), "--roster", str(FIXTURES / "moodle_grades_export.csv")]) == 2
+    assert "not a Canvas gradebook export" in capsys.readouterr().err
+    assert main(["canvas", "--out", str(tmp_path / "nowhere")]) == 2
+    assert "run `make grade" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["moodle", "--out", str(out)])          # no --key-column
