@@ -14,10 +14,13 @@ VENV_FLAGS := $(if $(COLAB_RELEASE_TAG),--system-site-packages)
 STAMP   := $(VENV)/.installed
 SUBMISSIONS ?= autograder/demo_cohort
 OUT     ?= grading_out
+# make grade PATTERN='^[^_]+_(?P<student>\d+)_' GRADE_ARGS='--workers 4 --redo': passed on as options
+PATTERN ?=
+GRADE_ARGS ?=
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps lab test grade release student-bundle bench checkpoint clean
+.PHONY: setup system-deps lab test grade formgrader feedback release student-bundle bench checkpoint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -47,7 +50,17 @@ test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 grade: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.grade "$(SUBMISSIONS)" --out "$(OUT)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.grade "$(SUBMISSIONS)" --out "$(OUT)" \
+		$(if $(PATTERN),--pattern '$(PATTERN)') $(GRADE_ARGS)
+
+# Hand grading: nbgrader's formgrader on OUT (prints its URL); then `make grade` on the same
+# OUT writes the hand grades into grades.csv, totals.csv and the report.
+formgrader: setup
+	$(PY) -m autograder.formgrader --out "$(OUT)"
+
+# Every student's feedback again, with the hand grades and comments (hidden tests stripped).
+feedback: setup
+	$(PY) -m autograder.regenerate_feedback --out "$(OUT)"
 
 release: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.release

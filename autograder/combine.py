@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .hand_grades import apply_hand_grades
 from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
 from .report import build
 from .results import Problem, job_rows
@@ -73,10 +74,11 @@ def combine(out: Path, shards: list[Path]) -> str:
                     dest = out / step / job["student"] / job["assignment"]
                     shutil.rmtree(dest, ignore_errors=True)
                     shutil.copytree(src, dest)
-    write_grades_csv(rows, out / "grades.csv")
-    write_totals_csv(rows, parts, out / "totals.csv")
     master_db = runs[0][0] / ".state" / "master.db"
     merge_gradebooks(master_db, runs[0][1]["master_hash"], jobs, out / "gradebook.db", state)
+    rows = apply_hand_grades(rows, out / "gradebook.db")
+    write_grades_csv(rows, out / "grades.csv")
+    write_totals_csv(rows, parts, out / "totals.csv")
     protections = [Protection(**p) for p in runs[0][1]["protections"]]
     modes = sorted({r["mode"] for _, r in runs})
     header = {"combined from": ", ".join(str(s) for s, _ in runs),

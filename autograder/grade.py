@@ -207,11 +207,13 @@ def _intake_problems(intake, students: set[str]) -> list:
 def grade(args: argparse.Namespace) -> int:
     from .intake import DEFAULT_PATTERN, collect
     from .master import build_master
+    from .hand_grades import apply_hand_grades
     from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
     from .pool import run_jobs
     from .report import build
     from .results import job_rows
     from .sandbox import Limits, Protection, SandboxPlan
+    from .unreadable import write_unreadable_feedback
 
     t0 = time.monotonic()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -281,9 +283,11 @@ def grade(args: argparse.Namespace) -> int:
     students = {j["student"] for j in jobs}
     job_problems = problems
     problems = _intake_problems(intake, students) + problems
+    merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
+    rows = apply_hand_grades(rows, out / "gradebook.db")   # what formgrader saved there
     write_grades_csv(rows, out / "grades.csv")
     write_totals_csv(rows, parts, out / "totals.csv")
-    merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
+    write_unreadable_feedback(jobs, master.layout)
 
     notebooks = [nb for a in parts for nb in master.notebooks(a)]
     header = {

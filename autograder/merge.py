@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .results import Row
 
-GRADES_COLUMNS = ["student", "part", "notebook", "grade_id", "score", "max_score", "status"]
+GRADES_COLUMNS = ["student", "part", "notebook", "grade_id", "score", "max_score", "status", "comment"]
 
 
 def _num(x: float | None) -> str:
@@ -34,7 +34,8 @@ def write_grades_csv(rows: list[Row], path: Path) -> None:
         w = csv.writer(f)
         w.writerow(GRADES_COLUMNS)
         for r in sorted(rows, key=lambda r: (r.student, r.part, r.notebook)):
-            w.writerow([r.student, r.part, r.notebook, r.grade_id, _num(r.score), _num(r.max_score), r.status])
+            w.writerow([r.student, r.part, r.notebook, r.grade_id, _num(r.score), _num(r.max_score), r.status,
+                        r.comment])
 
 
 def write_totals_csv(rows: list[Row], parts: list[str], path: Path) -> None:

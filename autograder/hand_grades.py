@@ -1,0 +1,61 @@
+"""Hand grades from the merged gradebook into the rows every output is written from.
+
+The workers grade into their own gradebooks, so the rows built from their results know
+only the automatic scores: a written answer is "manual" (pending) there. The instructor
+grades by hand in formgrader on ``OUT/gradebook.db`` (the merged gradebook, where
+:func:`autograder.merge.merge_gradebooks` keeps manual scores across re-runs).
+:func:`apply_hand_grades` reads that gradebook back and puts every score set by hand,
+and every comment written by hand, into the rows, so ``grades.csv``, ``totals.csv`` and
+the report count them (and the pending count falls).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+from .results import Row
+
+#: Status of a question whose score a person set (a written answer, or an override).
+HAND_GRADED = "hand-graded"
+
+
+def hand_grades(db: Path) -> dict[tuple[str, str, str, str], tuple[float | None, str]]:
+    """``(student, part, notebook, grade_id) -> (score set by hand or None, comment)`` for
+    every question of the gradebook that a person touched (a score, a comment or both)."""
+    if not Path(db).is_file():
+        return {}
+    from nbgrader.api import Gradebook
+
+    found: dict = {}
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{Path(db).resolve()}") as gb:
+        warnings.simplefilter("ignore")   # SQLAlchemy notes from nbgrader's own API
+        for assignment in gb.assignments:
+            for sub in assignment.submissions:
+                for nb in sub.notebooks:
+                    comments = {c.name: (c.manual_comment or "").strip() for c in nb.comments}
+                    for g in nb.grades:
+                        manual = None if g.manual_score is None else float(g.manual_score)
+                        comment = comments.get(g.name, "")
+                        if manual is not None or comment:
+                            found[(sub.student_id, assignment.name, nb.name, g.name)] = (manual, comment)
+    return found
+
+
+def apply_hand_grades(rows: list[Row], db: Path) -> list[Row]:
+    """``rows`` with the scores and comments set by hand in ``db``. A row whose file was
+    missing or unreadable keeps its zero: a hand grade there belongs to an older copy."""
+    found = hand_grades(db)
+    out = []
+    for r in rows:
+        manual, comment = found.get((r.student, r.part, r.notebook, r.grade_id), (None, ""))
+        if r.status in ("missing", "unreadable"):
+            out.append(r)
+            continue
+        if manual is not None:
+            r = replace(r, score=min(manual, r.max_score), status=HAND_GRADED,
+                        detail=f"graded by hand (automatic status: {r.status})")
+        if comment:
+            r = replace(r, comment=comment)
+        out.append(r)
+    return out
