@@ -45,3 +45,8 @@ def configure(c, root: str | os.PathLike, source: str = "solutions", release: st
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.ClearSolutions.text_stub = TEXT_STUB
     c.Execute.timeout = CELL_TIMEOUT_S
+    # nbgrader's own feedback step (`nbgrader generate_feedback`, formgrader's button) takes
+    # the hidden tests out of the feedback as `make grade` does
+    c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
+                                        "autograder.feedback.HideHiddenTests",
+                                        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
