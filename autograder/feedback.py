@@ -6,7 +6,9 @@ runs in the feedback step and, in every graded cell, replaces each
 ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region with one comment line and
 cuts error tracebacks down to their last line (a traceback quotes the failing source
 line, which may be a hidden test). The message of the failed check stays: that is the
-feedback.
+feedback. Test cells reach the kernel sealed (see cell_seal.py), so student code never
+sees their source; as a second line of defence, any output in the notebook that quotes a
+line of a hidden test (whatever printed it) is replaced by a note.
 """
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ import re
 
 import json
 
-from nbformat.v4 import new_markdown_cell
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.IGNORECASE)
 END = re.compile(r"^\s*#+\s*END HIDDEN TESTS", re.IGNORECASE)
 PLACEHOLDER = "# (hidden tests: not shown)"
+QUOTED = "[grader: this output quoted hidden test code and was removed]\n"
+MIN_QUOTED = 12   # hidden lines shorter than this (a bracket, `else:`) are too common to match
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -40,8 +44,42 @@ def strip_hidden(source: str) -> str:
     return "".join(out)
 
 
+def hidden_lines(source: str) -> list[str]:
+    """The (stripped, long enough) lines inside the hidden-test regions of ``source``."""
+    out, hidden = [], False
+    for line in source.splitlines():
+        if not hidden and BEGIN.match(line):
+            hidden = True
+        elif hidden and END.match(line):
+            hidden = False
+        elif hidden and len(line.strip()) >= MIN_QUOTED:
+            out.append(line.strip())
+    return out
+
+
+def _texts(out) -> list[str]:
+    if "text" in out:
+        return [out["text"] if isinstance(out["text"], str) else "".join(out["text"])]
+    texts = [v if isinstance(v, str) else "".join(v) if isinstance(v, list) else str(v)
+             for v in out.get("data", {}).values()]
+    if out.get("output_type") == "error":
+        texts += [str(out.get("evalue", "")), *map(str, out.get("traceback", []))]
+    return texts
+
+
 class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback preprocessor: no hidden test source in sources or tracebacks."""
+    """Feedback preprocessor: no hidden test source in sources, tracebacks or outputs."""
+
+    def preprocess(self, nb, resources):
+        quoted = [line for c in nb.cells for line in hidden_lines(c.source)]
+        nb, resources = super().preprocess(nb, resources)
+        if quoted:
+            for cell in nb.cells:
+                outs = cell.get("outputs", [])
+                for i, out in enumerate(outs):
+                    if any(line in text for text in _texts(out) for line in quoted):
+                        outs[i] = new_output("stream", name="stdout", text=QUOTED)
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})

@@ -93,7 +93,8 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
     if manual:
         out.append(f"  {len(manual)} written answer(s) wait for manual grading "
                    f"(nbgrader formgrader on {files.get('gradebook', 'the gradebook')}).")
-    flagged = sorted({(p.student, p.notebook) for p in errors if p.kind in ("grader_error", "tampering")})
+    flagged = sorted({(p.student, p.notebook) for p in errors
+                      if p.kind in ("grader_error", "tampering", "manual_review")})
     for s, nb in flagged:
         out.append(f"  look at {s} / {nb} (flagged above)")
     if not manual and not flagged:

@@ -168,5 +168,5 @@ def _event_words(e: dict) -> str:
         words = ERROR_WORDS.get(ename, "raised an error")
         return f"{where} {words} [{e['detail']}]"
     if e["kind"] == "tampering":
-        return f"before test {where}: {e['detail']}"
+        return f"at {where}: tampering: {e['detail']}"
     return f"{where}: {e['detail']}"

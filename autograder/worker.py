@@ -225,6 +225,7 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
+        c.SandboxedExecute.guard = bool(self.ctx.get("guard", True))
         uid = self.plan.kernel_uid(self.uid_slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
         c.SandboxedExecute.runtime_dir = str(self.runtime)
