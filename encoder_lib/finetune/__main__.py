@@ -23,15 +23,24 @@ def _parse_optional_int(text: str) -> int | None:
     return None if text.lower() in ("none", "all") else int(text)
 
 
+def _comments() -> dict[str, str]:
+    """field name -> the comment after it in FinetuneConfig's source (the flag's help)."""
+    import inspect
+    import re
+    found = (re.match(r"\s+(\w+): .*?#\s*(.*)$", line) for line in inspect.getsource(FinetuneConfig).splitlines())
+    return {m.group(1): m.group(2).replace("%", "%%") for m in found if m}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m encoder_lib.finetune", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="a JSON file of FinetuneConfig settings (flags override it)")
     hints = typing.get_type_hints(FinetuneConfig)
+    comments = _comments()
     for f in fields(FinetuneConfig):
         flag = "--" + f.name.replace("_", "-")
         hint = hints[f.name]
         default = f.default if f.default is not MISSING else None
-        helptext = f"default: {default!r}"
+        helptext = f"{comments.get(f.name, '')} (default: {default!r})"
         if hint is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=helptext)
             continue

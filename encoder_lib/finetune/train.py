@@ -131,6 +131,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
 
     # --- model: the starting point, a new head, and what trains ---
     if encoder is None:
+        seed_everything(config.seed)                   # a random start's weights depend on the seed
         encoder, tokenizer = load_start(config.init, config.random_like)
     elif tokenizer is None:
         raise ValueError("an encoder was given without its tokenizer")
