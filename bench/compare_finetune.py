@@ -44,14 +44,21 @@ NAME = "finetune_compare"
 
 # Settings shared by every run, then what differs per starting point. Each starting
 # point gets the learning rates that suit it (a fair comparison tunes the baseline too):
-# a random encoder needs larger steps than one that is only being adjusted.
+# a random encoder needs larger steps than one that is only being adjusted. ``steps`` is
+# the optimiser steps a run aims for at each size (whole epochs, early stopping on dev
+# may end it sooner): the course-sized encoders (4.8 M parameters) get 300, MiniLM
+# (22.7 M, about 8x the compute per step) gets 120 -- a handicap for MiniLM only, so
+# "MiniLM does best" is not bought with a larger budget.
 COMMON = dict(task="supersense", max_length=48, batch_size=32, warmup_fraction=0.1, patience=3,
               weight_decay=0.01, progress=False)
 STARTS = {
-    "from scratch": dict(init="random", random_like="course", pooling="mean", lr_encoder=5e-4, lr_head=5e-4),
-    "linear probe (course, frozen)": dict(init="course", freeze_encoder=True, pooling="mean", lr_head=5e-3),
-    "fine-tuned course checkpoint": dict(init="course", pooling="mean", lr_encoder=2e-4, lr_head=2e-3),
-    "fine-tuned MiniLM": dict(init="minilm", pooling="mean", lr_encoder=1e-4, lr_head=2e-3),
+    "from scratch": dict(init="random", random_like="course", pooling="mean", lr_encoder=5e-4,
+                         lr_head=5e-4, steps=300),
+    "linear probe (course, frozen)": dict(init="course", freeze_encoder=True, pooling="mean", lr_head=5e-3,
+                                          steps=900),
+    "fine-tuned course checkpoint": dict(init="course", pooling="mean", lr_encoder=2e-4, lr_head=2e-3,
+                                         steps=300),
+    "fine-tuned MiniLM": dict(init="minilm", pooling="mean", lr_encoder=1e-4, lr_head=3e-3, steps=120),
 }
 
 
@@ -72,47 +79,88 @@ def machine() -> dict:
 
 
 def epochs_for(size: int, batch_size: int, steps: int, max_epochs: int) -> int:
-    """Enough epochs for about ``steps`` optimiser steps (at least 2, at most max_epochs)."""
-    return max(2, min(max_epochs, math.ceil(steps / math.ceil(size / batch_size))))
+    """Whole epochs for about ``steps`` optimiser steps (at least 1, at most max_epochs)."""
+    return max(1, min(max_epochs, round(steps / math.ceil(size / batch_size))))
+
+
+_LOADED: dict = {}     # per worker process: starting point -> (encoder, tokenizer), loaded once
+
+
+def run_one(job: dict) -> dict:
+    """One fine-tuning run (in a worker process with one thread: on a shared CPU, one
+    thread per process wastes no time waiting for a descheduled sibling thread)."""
+    torch.set_num_threads(1)
+    config = FinetuneConfig(**job["config"])
+    encoder = tokenizer = None
+    if config.init != "random":                           # reuse the loaded weights, copied
+        if config.init not in _LOADED:
+            _LOADED[config.init] = load_start(config.init)
+        encoder, tokenizer = _LOADED[config.init]
+        encoder = copy.deepcopy(encoder)
+    data = {s: supersense.load(s, config.task, size=n, seed=seed)
+            for s, n, seed in (("train", job["size"], job["seed"]), ("dev", job["dev_size"], 0),
+                               ("test", job["test_size"], 0))}
+    t0 = time.time()
+    result = finetune(config, encoder=encoder, tokenizer=tokenizer, **data)
+    return {"start": job["start"], "size": job["size"], "seed": job["seed"], "epochs": config.epochs,
+            "best_epoch": result.best_epoch, "test_accuracy": result.test["accuracy"],
+            "test_macro_f1": result.test["macro_f1"], "dev_accuracy": result.dev["accuracy"],
+            "seconds": round(time.time() - t0, 1), "config": config.to_dict()}
 
 
 def run_all(args) -> dict:
-    common = dict(COMMON, task=args.task, max_length=args.max_length)
-    dev = supersense.load("dev", args.task, size=args.dev_size, seed=0)
-    test = supersense.load("test", args.task, size=args.test_size, seed=0)
-    course = args.course                                  # "course", or a stand-in while it is missing
-    loaded = {name: load_start(name) for name in {course, "minilm"}}
-    runs = []
-    t_start = time.time()
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing
+
+    jobs = []
     for size in args.sizes:
-        epochs = epochs_for(size, common["batch_size"], args.steps, args.max_epochs)
-        for seed in args.seeds:
-            train = supersense.load("train", args.task, size=size, seed=seed)   # nested per seed
+        for seed in args.seeds:                         # train subsets are nested per seed
             for start, settings in STARTS.items():
+                if start not in args.starts:
+                    continue
                 settings = dict(settings)
+                steps = max(1, round(settings.pop("steps") * args.steps_scale))
                 if settings["init"] == "course":
-                    settings["init"] = course
-                settings["random_like"] = course
-                probe = settings.get("freeze_encoder", False)
-                config = FinetuneConfig(**common, **settings, seed=seed,
-                                        epochs=epochs * (args.probe_epoch_factor if probe else 1))
-                encoder = tokenizer = None
-                if config.init != "random":                    # reuse the loaded weights, copied
-                    encoder, tokenizer = loaded[config.init]
-                    encoder = copy.deepcopy(encoder)
-                t0 = time.time()
-                result = finetune(config, encoder=encoder, tokenizer=tokenizer, train=train, dev=dev, test=test)
-                runs.append({"start": start, "size": size, "seed": seed, "epochs": config.epochs,
-                             "best_epoch": result.best_epoch, "test_accuracy": result.test["accuracy"],
-                             "test_macro_f1": result.test["macro_f1"], "dev_accuracy": result.dev["accuracy"],
-                             "seconds": round(time.time() - t0, 1), "config": config.to_dict()})
-                print(f"[{time.time() - t_start:6.0f}s] n={size:5d} seed={seed} {start:32s} "
-                      f"test acc {result.test['accuracy']:.3f} macro-F1 {result.test['macro_f1']:.3f} "
-                      f"(best epoch {result.best_epoch}/{config.epochs}, {time.time() - t0:.0f}s)", flush=True)
-    return {"task": args.task, "num_labels": len(supersense.label_names(args.task)),
-            "sizes": args.sizes, "seeds": args.seeds, "dev_items": len(dev), "test_items": len(test),
-            "steps_per_size": args.steps, "course_checkpoint": course, "machine": machine(),
+                    settings["init"] = args.course      # "course", or a stand-in folder for a trial
+                settings["random_like"] = args.course
+                epochs = epochs_for(size, COMMON["batch_size"], steps, args.max_epochs)
+                config = dict(COMMON, **settings, task=args.task, max_length=args.max_length, seed=seed,
+                              epochs=epochs)
+                jobs.append({"start": start, "size": size, "seed": seed, "config": config,
+                             "dev_size": args.dev_size, "test_size": args.test_size,
+                             "cost": epochs * size * (8 if settings["init"] == "minilm" else 1)})
+    jobs.sort(key=lambda j: -j["cost"])                 # longest first: the workers finish together
+    runs, t_start = [], time.time()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+        futures = [pool.submit(run_one, job) for job in jobs]
+        for future in as_completed(futures):
+            r = future.result()
+            runs.append(r)
+            print(f"[{time.time() - t_start:6.0f}s {len(runs):3d}/{len(jobs)}] n={r['size']:5d} seed={r['seed']} "
+                  f"{r['start']:30s} test acc {r['test_accuracy']:.3f} macro-F1 {r['test_macro_f1']:.3f} "
+                  f"(best epoch {r['best_epoch']}/{r['epochs']}, {r['seconds']:.0f}s)", flush=True)
+    runs.sort(key=lambda r: (list(STARTS).index(r["start"]), r["size"], r["seed"]))
+    return {"commands": ["python bench/compare_finetune.py " + " ".join(sys.argv[1:])], "task": args.task, "num_labels": len(supersense.label_names(args.task)),
+            "sizes": args.sizes, "seeds": args.seeds, "dev_items": args.dev_size, "test_items": args.test_size,
+            "course_checkpoint": args.course, "workers": args.workers, "machine": machine(),
             "total_seconds": round(time.time() - t_start), "starts": STARTS, "common": COMMON, "runs": runs}
+
+
+def merge(old: dict, new: dict) -> dict:
+    """Results of two invocations as one: new runs replace old ones of the same
+    (start, size, seed); the machine and timing of each invocation are kept."""
+    for key in ("task", "dev_items", "test_items"):
+        if old[key] != new[key]:
+            raise SystemExit(f"cannot append: {key} differs ({old[key]!r} before, {new[key]!r} now)")
+    done = {(r["start"], r["size"], r["seed"]) for r in new["runs"]}
+    runs = [r for r in old["runs"] if (r["start"], r["size"], r["seed"]) not in done] + new["runs"]
+    runs.sort(key=lambda r: (list(STARTS).index(r["start"]), r["size"], r["seed"]))
+    merged = dict(new, runs=runs, sizes=sorted({r["size"] for r in runs}), seeds=sorted({r["seed"] for r in runs}),
+                  commands=old.get("commands", []) + new["commands"],
+                  machines=old.get("machines", [old["machine"]]) + [new["machine"]],
+                  total_seconds=old["total_seconds"] + new["total_seconds"])
+    return merged
 
 
 def summarise(results: dict) -> dict:
@@ -137,8 +185,9 @@ def render_markdown(results: dict) -> str:
     lines = [f"# Fine-tuning comparison: {results['task']} ({results['num_labels']} classes)", "",
              f"Test accuracy in % (mean ± standard deviation over seeds {results['seeds']}) on "
              f"{results['test_items']} test definitions never seen in pre-training; early stopping on "
-             f"{results['dev_items']} dev definitions. Made by `make compare` "
-             f"(`python bench/compare_finetune.py`).", "",
+             f"{results['dev_items']} dev definitions. Made by "
+             + " then ".join(f"`{c.strip()}`" for c in results.get("commands", ["make compare"]))
+             + " (`make compare` runs the default settings in one go).", "",
              "| starting point | " + " | ".join(f"{s:,} labelled" for s in sizes) + " |",
              "|---|" + "---:|" * len(sizes)]
     for start in STARTS:
@@ -155,10 +204,17 @@ def render_markdown(results: dict) -> str:
     gains = [f"{s:,}: {table[course, s]['acc'] - table[scratch, s]['acc']:+.1f}" for s in sizes
              if (course, s) in table and (scratch, s) in table]
     lines += ["", "Course checkpoint minus from scratch (accuracy points): " + ", ".join(gains) + ".", "",
-              f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), "
-              f"GPU: {m['gpu'] or 'none'}; load average at start {m['load_average_at_start']}; "
-              f"whole run {results['total_seconds'] / 60:.1f} min. Course checkpoint: "
-              f"`{results['course_checkpoint']}`.", ""]
+              "Settings per starting point (all: AdamW, linear warm-up over 10 % of the steps then linear "
+              "decay, batch 32, early stopping on dev accuracy with patience 3, best epoch kept):", ""]
+    for start, settings in results["starts"].items():
+        shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k != "random_like")
+        lines.append(f"- {start}: {shown}")
+    lines += ["",
+              f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, GPU: {m['gpu'] or 'none'}; "
+              f"{results.get('workers', 1)} worker processes with one thread each; load average at start "
+              + ", ".join(f"{x['load_average_at_start']:.1f}" for x in results.get("machines", [m]))
+              + f" (the machine was shared); wall time {results['total_seconds'] / 60:.1f} min. "
+              f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
     return "\n".join(lines)
 
 
@@ -226,27 +282,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default="supersense", choices=supersense.TASKS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 8000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=250, help="optimiser steps per run (about)")
-    parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--probe-epoch-factor", type=int, default=3,
-                        help="the linear probe trains this many times more epochs (it is cheap)")
+    parser.add_argument("--starts", nargs="+", default=list(STARTS), choices=list(STARTS), metavar="START",
+                        help=f"starting points to run (default: all of {list(STARTS)})")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every run's step budget")
+    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="runs in parallel, one thread each")
     parser.add_argument("--max-length", type=int, default=48)
-    parser.add_argument("--dev-size", type=int, default=500)
-    parser.add_argument("--test-size", type=int, default=2000)
+    parser.add_argument("--dev-size", type=int, default=300, help="dev items for early stopping")
+    parser.add_argument("--test-size", type=int, default=1000, help="test items scored")
     parser.add_argument("--course", default="course",
                         help="the course checkpoint: 'course' (shipped) or a model folder")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: bench/results, or runs/compare_quick with --quick)")
+    parser.add_argument("--append", action="store_true",
+                        help="add these runs to the results already in --out (same task, dev and test sets)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one seed: a trial of the pipeline")
     parser.add_argument("--render", action="store_true", help="only remake the table and plots from the JSON")
     args = parser.parse_args(argv)
+    args.out = args.out or (Path("runs/compare_quick") if args.quick else RESULTS)
     if args.render:
         results = json.loads((args.out / f"{NAME}.json").read_text())
         (args.out / f"{NAME}.md").write_text(render_markdown(results))
         plot(results, args.out)
         return 0
     if args.quick:
-        args.sizes, args.seeds, args.steps, args.dev_size, args.test_size = [100, 200], [0, 1], 20, 100, 200
+        args.sizes, args.seeds, args.steps_scale, args.dev_size, args.test_size = [100, 200], [0, 1], 0.05, 100, 200
     results = run_all(args)
+    if args.append:
+        results = merge(json.loads((args.out / f"{NAME}.json").read_text()), results)
     write_outputs(results, args.out)
     print(render_markdown(results))
     return 0

@@ -82,6 +82,17 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def shuffled_batches(self, batch_size: int, generator: torch.Generator, pool: int = 16) -> list[list[int]]:
+        """One epoch's batches of item indices, in random order. Items are shuffled, then
+        sorted by length within pools of ``pool`` batches, so a batch holds definitions
+        of similar length and wastes little time on padding (about 2x faster on a CPU)."""
+        order = torch.randperm(len(self), generator=generator).tolist()
+        batches = []
+        for start in range(0, len(order), batch_size * pool):
+            chunk = sorted(order[start:start + batch_size * pool], key=lambda i: len(self.ids[i]))
+            batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
     def batch(self, index: list[int] | torch.Tensor, device: torch.device) -> dict:
         """Items ``index`` padded to their longest: input_ids, attention_mask (batch, seq), labels (batch,)."""
         rows = [self.ids[i] for i in index]

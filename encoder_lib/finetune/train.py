@@ -148,7 +148,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
         raise ValueError(f"nothing to train: {why} and lr_head is {config.lr_head}; "
                          "give the head (or the encoder) a learning rate above 0")
     optimizer = torch.optim.AdamW(groups)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)   # (the last batch may be short)
     total_steps = config.epochs * steps_per_epoch
     warmup = int(config.warmup_fraction * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup))
@@ -185,12 +185,11 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
         model.train()
         if config.freeze_encoder:
             model.encoder.eval()                       # frozen: no dropout inside H either
-        order = torch.randperm(len(train_enc), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch))
+        batches = train_enc.shuffled_batches(config.batch_size,
+                                             torch.Generator().manual_seed(config.seed * 1000 + epoch))
         losses = []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
-                   disable=not config.progress, leave=False)
-        for step in bar:
-            index = order[step * config.batch_size:(step + 1) * config.batch_size]
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not config.progress, leave=False)
+        for index in bar:
             with policy.autocast():
                 if config.freeze_encoder:
                     labels = train_enc.labels[index].to(device)
