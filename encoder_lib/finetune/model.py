@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from ..model import ClassificationHead, Encoder, WeightsMismatchError
-from ..pretrained import load_pretrained
+from ..pretrain.checkpoint import CheckpointError as PretrainCheckpointError
+from ..pretrained import load_masked_lm, load_pretrained, pretrained_model_dir
 from ..tokenizer import WordPieceTokenizer
 
 
@@ -35,20 +36,30 @@ class SequenceClassifier(nn.Module):
 
 
 def _load_folder(folder: Path) -> tuple[Encoder, WordPieceTokenizer]:
-    """An encoder from a BERT-format folder, checked so a wrong folder gets a clear error."""
-    missing = [f for f in ("config.json", "model.safetensors", "vocab.txt") if not (folder / f).is_file()]
+    """An encoder from a model folder, checked so a wrong folder gets a clear error: a
+    BERT-format folder (config.json, model.safetensors, vocab.txt) or a pre-training
+    run's folder (encoder_lib.pretrain's config.json and model.safetensors)."""
+    import json
+    missing = [f for f in ("config.json", "model.safetensors") if not (folder / f).is_file()]
     if missing:
         raise CheckpointError(f"{folder} is not a model folder: it lacks {', '.join(missing)}")
-    import json
-    vocab_size = json.loads((folder / "config.json").read_text()).get("vocab_size")
-    with open(folder / "vocab.txt", encoding="utf-8") as f:
+    config = json.loads((folder / "config.json").read_text())
+    ours = str(config.get("format", "")).startswith("encoder_lib.pretrain")
+    vocab_size = config["encoder"]["vocab_size"] if ours else config.get("vocab_size")
+    vocab_file = folder / "vocab.txt" if (folder / "vocab.txt").is_file() or not ours else pretrained_model_dir() / "vocab.txt"
+    if not vocab_file.is_file():
+        raise CheckpointError(f"{folder} is not a model folder: it lacks vocab.txt")
+    with open(vocab_file, encoding="utf-8") as f:
         n_vocab = sum(1 for _ in f)
     if vocab_size != n_vocab:
-        raise CheckpointError(f"{folder}: config.json says vocab_size={vocab_size} but vocab.txt has "
+        raise CheckpointError(f"{folder}: config.json says vocab_size={vocab_size} but {vocab_file.name} has "
                               f"{n_vocab} tokens; the weights were trained with another vocabulary")
     try:
+        if ours:
+            model, tokenizer = load_masked_lm(folder, device="cpu")
+            return model.encoder, tokenizer
         return load_pretrained(folder, device="cpu")
-    except WeightsMismatchError as err:
+    except (WeightsMismatchError, PretrainCheckpointError) as err:
         raise CheckpointError(f"{folder}/model.safetensors does not match its config.json:\n{err}") from None
 
 
@@ -63,8 +74,7 @@ def load_start(init: str, random_like: str = "course") -> tuple[Encoder, WordPie
         try:
             encoder, tokenizer = load_pretrained("course", device="cpu")
         except (FileNotFoundError, TypeError, ValueError) as err:
-            raise CheckpointError(f"the course checkpoint of part 2 cannot be loaded ({err}); "
-                                  "is encoder_lib up to date? (make checkpoint makes it)") from None
+            raise CheckpointError(f"the course checkpoint of part 2 cannot be loaded: {err}") from None
     elif init == "random":
         if random_like == "random":
             raise ValueError("random_like must name a model to copy the architecture from")
