@@ -17,7 +17,7 @@ OUT     ?= grading_out
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps lab test grade release student-bundle bench checkpoint clean
+.PHONY: setup system-deps lab test grade release student-bundle bench checkpoint compare clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -69,6 +69,14 @@ checkpoint: setup
 	rm -rf "$(CHECKPOINT_RUN)"
 	OMP_NUM_THREADS=$(CHECKPOINT_THREADS) $(PY) -m encoder_lib.pretrain --preset course --out-dir "$(CHECKPOINT_RUN)"
 	$(PY) -m encoder_lib.pretrain.ship "$(CHECKPOINT_RUN)" encoder_lib/checkpoints/course
+
+# Part 3's evidence: from scratch / linear probe / fine-tuned course checkpoint /
+# fine-tuned MiniLM on WordNet supersenses, 3 seeds, a learning curve; writes the table
+# and plots under bench/results/ (about 20-30 minutes on 2 CPU cores). COMPARE_ARGS
+# passes options, e.g. COMPARE_ARGS=--quick for a short trial.
+COMPARE_ARGS ?=
+compare: setup
+	$(PY) bench/compare_finetune.py $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .grading $(OUT) .pytest_cache
