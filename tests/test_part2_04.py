@@ -220,7 +220,7 @@ def test_an_answer_breaking_a_stated_rule_fails_the_visible_test_naming_the_rule
 
 # --------------------------------------------------------- real nbgrader, one run
 
-TRAINING_LOOP = "loss = training_step(model, batch, optimizer, scaler, policy)"
+TRAINING_LOOP = "loss = training_step(model, batch, optimizer, scaler, policy, run.grad_clip)"
 
 
 def _students() -> tuple[dict, dict]:
