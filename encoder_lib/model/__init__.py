@@ -4,6 +4,7 @@ from .config import EncoderConfig
 from .embeddings import Embeddings
 from .encoder import Encoder, EncoderOutput
 from .heads import ClassificationHead, MaskedLMHead
+from .token_pair import PairBatch, TokenPairHead, WordInContextModel, pair_features, pool_targets
 from .layer import EncoderLayer, FeedForward
 from .weights import WeightsMismatchError, load_bert_weights, ours_to_bert
 
@@ -11,4 +12,5 @@ __all__ = [
     "ClassificationHead", "Embeddings", "Encoder", "EncoderConfig", "EncoderLayer", "EncoderOutput",
     "FeedForward", "MaskedLMHead", "MultiHeadSelfAttention", "WeightsMismatchError",
     "load_bert_weights", "ours_to_bert",
+    "PairBatch", "TokenPairHead", "WordInContextModel", "pair_features", "pool_targets",
 ]
