@@ -88,7 +88,9 @@ def _pair_key(lemma: str, a: int, b: int, first: Example, second: Example) -> st
 @lru_cache(maxsize=None)
 def _all_pairs() -> tuple[WicPair, ...]:
     out: list[WicPair] = []
-    for lemma in sorted(_tagged_by_lemma()):
+    # lemmas in the hash order of their names, so that the first n pairs of a split are a
+    # fair sample of its lemmas (not the ones starting with "a")
+    for lemma in sorted(_tagged_by_lemma(), key=lambda l: _hash(SPLIT_SALT + "order:" + l)):
         exs = _tagged_by_lemma()[lemma]
         if len({e.synset for e in exs}) < 2:
             continue
@@ -107,7 +109,9 @@ def _all_pairs() -> tuple[WicPair, ...]:
 
 
 def pairs(split: str) -> list[WicPair]:
-    """The word-in-context pairs of one split (labels balanced within every lemma)."""
+    """The word-in-context pairs of one split (labels balanced within every lemma),
+    lemma by lemma in a fixed pseudo-random order, so ``pairs(split)[:n]`` is a fair
+    sample of the split's lemmas."""
     _check_split(split)
     return [p for p in _all_pairs() if split_of_lemma(p.lemma) == split]
 
