@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .data.wic import encode_targets
+from .device import get_device
 from .model.token_pair import pair_features, pool_targets
 
 
@@ -58,8 +59,11 @@ def target_vectors(encoder: nn.Module, tokenizer, examples, batch_size: int = 12
 
 
 def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, num_classes: int,
-                     config: ProbeConfig | None = None) -> nn.Module:
-    """A logistic-regression classifier (standardisation + nn.Linear) fitted on x: (n, f), y: (n,)."""
+                     config: ProbeConfig | None = None, device=None) -> nn.Module:
+    """A logistic-regression classifier (standardisation + nn.Linear) fitted on x: (n, f), y: (n,).
+
+    The fit runs on ``device`` (default: the GPU when there is one); the returned probe is
+    on the CPU, where ``target_vectors`` leaves the features."""
     config = config or ProbeConfig()
     if x.dim() != 2 or y.dim() != 1 or x.shape[0] != y.shape[0]:
         raise ValueError(f"x must be (n, features) and y (n,), got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -67,9 +71,10 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, num_classes: int,
         raise ValueError("no training examples for the probe")
     if int(y.min()) < 0 or int(y.max()) >= num_classes:
         raise ValueError(f"labels must be in 0..{num_classes - 1}, got {int(y.min())}..{int(y.max())}")
-    x = x.float()
+    device = get_device(device)
+    x, y = x.float().to(device), y.to(device)
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
-    linear = nn.Linear(x.shape[1], num_classes)
+    linear = nn.Linear(x.shape[1], num_classes).to(device)
     nn.init.zeros_(linear.weight)
     nn.init.zeros_(linear.bias)
     z = (x - mean) / std                                                        # (n, f)
@@ -85,7 +90,7 @@ def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, num_classes: int,
     with torch.enable_grad():
         opt.step(closure)
     probe = nn.Sequential(_Standardise(mean, std), linear)
-    return probe.eval()
+    return probe.cpu().eval()
 
 
 class _Standardise(nn.Module):
