@@ -4,6 +4,7 @@ span -> token mapping, clear errors for bad input, and a probe that really learn
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter, defaultdict
 
 import pytest
@@ -221,3 +222,34 @@ def test_target_vectors_give_one_vector_per_layer_from_the_encoder(tok):
         probe.wic_features(vecs, [], [])
     with pytest.raises(ValueError, match="no examples"):
         probe.target_vectors(enc, tok, [])
+
+
+# ---------------------------------------------------------------------------
+# The notebook's experiment helpers
+# ---------------------------------------------------------------------------
+
+def test_starting_points_are_named_and_random_init_has_the_course_architecture():
+    from encoder_lib import context_tasks as ct
+
+    with pytest.raises(ValueError, match="starting point must be one of"):
+        ct.starting_point("bert-large")
+    enc, tok = ct.starting_point("random", seed=1)
+    assert enc.config == ct.course_config()
+    again, _ = ct.starting_point("random", seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(enc.state_dict().values(), again.state_dict().values()))
+
+
+def test_finetune_wic_trains_a_copy_and_evaluate_counts_correct_pairs(tok):
+    from encoder_lib import context_tasks as ct
+
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(num_layers=1, hidden_size=32, num_heads=2, intermediate_size=64, max_position=64))
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    model, losses = ct.finetune_wic(enc, tok, ct.WicConfig(train_pairs=16, batch_size=8, epochs=1))
+    assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
+    assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items()), "the caller's encoder changed"
+    acc = ct.evaluate_wic(model, tok, "dev", limit=10)
+    assert 0.0 <= acc <= 1.0 and acc * 10 == round(acc * 10)
+    data = ct.probe_data(train_pairs=20, test_pairs=10)
+    assert len(data.train_pairs) == 20 and max(max(a, b) for a, b, _ in data.train_pairs) < len(data.train_sentences)
+    assert set(ct.chance_levels(data)) == {"wic", "supersense"}
