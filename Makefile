@@ -59,6 +59,12 @@ bench: setup
 	$(PY) bench/encoder_speed.py
 	$(PY) bench/pretrain_speed.py
 
+# Notebook 06's numbers: per-layer probes and word-in-context fine-tuning for the course
+# checkpoint, random init and all-MiniLM-L6-v2 (about 15 minutes on a 2-core CPU);
+# writes bench/results/context_tasks_<date>.json
+bench-context: setup
+	$(PY) bench/context_tasks.py
+
 # The shipped course checkpoint: a fresh masked-LM pre-training run on the WordNet train
 # split (about 35 minutes on a shared 2-core CPU), then its weights, config, history and
 # model card copied into encoder_lib/checkpoints/course. One thread per process was
