@@ -20,7 +20,7 @@ GRADE_ARGS ?=
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup system-deps lab test grade formgrader feedback release student-bundle bench checkpoint clean
+.PHONY: setup system-deps lab test grade formgrader feedback release student-bundle bench checkpoint compare clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -72,6 +72,12 @@ bench: setup
 	$(PY) bench/encoder_speed.py
 	$(PY) bench/pretrain_speed.py
 
+# Notebook 06's numbers: per-layer probes and word-in-context fine-tuning for the course
+# checkpoint, random init and all-MiniLM-L6-v2 (about 15 minutes on a 2-core CPU);
+# writes bench/results/context_tasks_<date>.json
+bench-context: setup
+	$(PY) bench/context_tasks.py
+
 # The shipped course checkpoint: a fresh masked-LM pre-training run on the WordNet train
 # split (about 35 minutes on a shared 2-core CPU), then its weights, config, history and
 # model card copied into encoder_lib/checkpoints/course. One thread per process was
@@ -82,6 +88,14 @@ checkpoint: setup
 	rm -rf "$(CHECKPOINT_RUN)"
 	OMP_NUM_THREADS=$(CHECKPOINT_THREADS) $(PY) -m encoder_lib.pretrain --preset course --out-dir "$(CHECKPOINT_RUN)"
 	$(PY) -m encoder_lib.pretrain.ship "$(CHECKPOINT_RUN)" encoder_lib/checkpoints/course
+
+# Part 3's evidence: from scratch / linear probe / fine-tuned course checkpoint /
+# fine-tuned MiniLM on WordNet supersenses, 3 seeds, a learning curve; writes the table
+# and plots under bench/results/ (about 20-30 minutes on 2 CPU cores). COMPARE_ARGS
+# passes options, e.g. COMPARE_ARGS=--quick for a short trial.
+COMPARE_ARGS ?=
+compare: setup
+	$(PY) bench/compare_finetune.py $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .grading $(OUT) .pytest_cache

@@ -64,6 +64,13 @@ def _install_guard():
         "kernel_sentinel", os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_sentinel.py"))
     sentinel = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sentinel)
+    try:
+        # An optimizer's first step() imports torch._dynamo, which rebinds torch.manual_seed:
+        # import it before the snapshot so that a training step in a test is not taken for
+        # tampering.
+        import torch._dynamo  # noqa: F401
+    except Exception:
+        pass
     mod = sentinel.install(GUARDED_MODULES)
     sys.modules["__autograder_guard__"] = mod
     return mod

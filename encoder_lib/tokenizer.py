@@ -349,6 +349,62 @@ class WordPieceTokenizer:
                 tokens.extend(self._wordpiece_cached(word))
         return tokens
 
+    def tokenize_with_offsets(self, text: str) -> list[tuple[str, int, int]]:
+        """``(token, start, end)`` for every token of ``tokenize(text)``: ``text[start:end]``
+        is the stretch of the raw text the token came from (as Hugging Face's
+        ``return_offsets_mapping``). The tokens are exactly those of ``tokenize``.
+
+        Each character of the raw text is normalised on its own (cleaned, accents
+        stripped, lower-cased, punctuation spaced) so every normalised character
+        remembers where it came from; a piece's span runs from its first character's
+        origin to its last one's. An ``[UNK]`` word spans the whole word.
+
+        >>> tok.tokenize_with_offsets("Unaffable banks")    # doctest: +SKIP
+        [('una', 0, 3), ('##ff', 3, 5), ('##able', 5, 9), ('banks', 10, 15)]
+        """
+        _check_text(text, "text")
+        out: list[tuple[str, int, int]] = []
+        at = 0
+        for match in [*_SPECIAL_RE.finditer(text), None]:
+            stop = len(text) if match is None else match.start()
+            for word, origin in self._words_with_origin(text, at, stop):
+                pieces = self._wordpiece_cached(word)
+                if pieces == (UNK,):
+                    out.append((UNK, origin[0], origin[-1] + 1))
+                    continue
+                pos = 0
+                for piece in pieces:
+                    n = len(piece) - (len(CONTINUATION) if piece.startswith(CONTINUATION) and pos else 0)
+                    out.append((piece, origin[pos], origin[pos + n - 1] + 1))
+                    pos += n
+            if match is not None:
+                out.append((match.group(), match.start(), match.end()))
+                at = match.end()
+        return out
+
+    def _words_with_origin(self, text: str, start: int, stop: int):
+        """Basic tokenization of ``text[start:stop]`` one raw character at a time:
+        yields (word, origin) where ``origin[k]`` is the raw index of the word's k-th
+        normalised character."""
+        word: list[str] = []
+        origin: list[int] = []
+        for i in range(start, stop):
+            chars = text[i].translate(_CLEAN)
+            if self.do_lower_case:
+                chars = "".join(_nfd(c).translate(_ACCENT_CASE_PUNCT) for c in chars)
+            else:
+                chars = chars.translate(_PUNCT_ONLY)
+            for c in chars:
+                if c == " ":
+                    if word:
+                        yield "".join(word), origin
+                    word, origin = [], []
+                else:
+                    word.append(c)
+                    origin.append(i)
+        if word:
+            yield "".join(word), origin
+
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Id of each token (``[UNK]``'s id for a token not in the vocabulary)."""
         unk = self.unk_token_id
@@ -405,24 +461,42 @@ class WordPieceTokenizer:
         return a[:n_short], b[:n_long]
 
     def _build(self, text: str, text_pair: str | None, add_special_tokens: bool,
-               max_length: int | None, truncation: bool) -> tuple[list[int], list[int]]:
-        """(input_ids, token_type_ids) for one example."""
-        a = self.convert_tokens_to_ids(self.tokenize(text))
-        b = None if text_pair is None else self.convert_tokens_to_ids(self.tokenize(text_pair))
+               max_length: int | None, truncation: bool, offsets: bool = False):
+        """(input_ids, token_type_ids, offsets) for one example; ``offsets`` is a list
+        of (start, end) per id when asked for ((0, 0) at [CLS] and [SEP]), else None."""
+        def pieces(t: str):
+            if not offsets:
+                return self.convert_tokens_to_ids(self.tokenize(t)), None
+            with_offsets = self.tokenize_with_offsets(t)
+            return (self.convert_tokens_to_ids([p for p, _, _ in with_offsets]),
+                    [(start, end) for _, start, end in with_offsets])
+
+        a, a_off = pieces(text)
+        b, b_off = (None, None) if text_pair is None else pieces(text_pair)
         n_special = (2 if b is None else 3) if add_special_tokens else 0
         if truncation:
             limit = self.model_max_length if max_length is None else max_length
             a, b = self._truncate_pair(a, b, max(limit - n_special, 0))
+        spans = None
+        if offsets:
+            a_off = a_off[:len(a)]
+            b_off = None if b is None else b_off[:len(b)]
         if not add_special_tokens:
             ids = a + (b or [])
-            return ids, [0] * len(a) + [1] * len(b or [])
+            if offsets:
+                spans = a_off + (b_off or [])
+            return ids, [0] * len(a) + [1] * len(b or []), spans
         cls, sep = self.cls_token_id, self.sep_token_id
         ids = [cls] + a + [sep]
         types = [0] * len(ids)
+        if offsets:
+            spans = [(0, 0)] + a_off + [(0, 0)]
         if b is not None:
             ids += b + [sep]
             types += [1] * (len(b) + 1)
-        return ids, types
+            if offsets:
+                spans += b_off + [(0, 0)]
+        return ids, types, spans
 
     def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
                max_length: int | None = None, truncation: bool = True) -> list[int]:
@@ -470,13 +544,17 @@ class WordPieceTokenizer:
     def __call__(self, text_or_texts: str | Sequence[str], text_pair: str | Sequence[str] | None = None,
                  padding: bool | str = True, truncation: bool | str = True,
                  max_length: int | None = None, return_tensors: str | None = "pt",
-                 add_special_tokens: bool = True) -> dict:
+                 add_special_tokens: bool = True, return_offsets_mapping: bool = False) -> dict:
         """Encode one text or a batch of texts (optionally paired with ``text_pair``).
 
         Returns ``input_ids``, ``token_type_ids`` and ``attention_mask`` as torch.long
         tensors of shape (batch, seq): a single string gives a batch of one. ``padding``
         is True/"longest" (pad to the longest row), "max_length" (pad to ``max_length``)
-        or False; ``return_tensors=None`` gives lists instead of tensors."""
+        or False; ``return_tensors=None`` gives lists instead of tensors.
+
+        With ``return_offsets_mapping`` the result also holds ``offset_mapping``, shape
+        (batch, seq, 2): the (start, end) character span of each token in its own text
+        (``(0, 0)`` for [CLS], [SEP] and padding), as Hugging Face's fast tokenizers give."""
         texts, pairs = self._as_batch(text_or_texts, text_pair)
         if padding in (True, "longest"):
             padding = "longest"
@@ -490,9 +568,9 @@ class WordPieceTokenizer:
         if return_tensors not in ("pt", None):
             raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
 
-        rows = [self._build(t, p, add_special_tokens, max_length, truncation)
+        rows = [self._build(t, p, add_special_tokens, max_length, truncation, bool(return_offsets_mapping))
                 for t, p in zip(texts, pairs)]
-        longest = max(len(ids) for ids, _ in rows)
+        longest = max(len(ids) for ids, _, _ in rows)
         if padding == "longest":
             target = longest
         elif padding == "max_length":
@@ -503,17 +581,21 @@ class WordPieceTokenizer:
         else:
             target = None
         out = {"input_ids": [], "token_type_ids": [], "attention_mask": []}
-        for ids, types in rows:
+        if return_offsets_mapping:
+            out["offset_mapping"] = []
+        for ids, types, spans in rows:
             n_pad = 0 if target is None else target - len(ids)
             out["input_ids"].append(ids + [self.pad_token_id] * n_pad)
             out["token_type_ids"].append(types + [0] * n_pad)
             out["attention_mask"].append([1] * len(ids) + [0] * n_pad)
+            if return_offsets_mapping:
+                out["offset_mapping"].append(spans + [(0, 0)] * n_pad)
         if return_tensors is None:
             return out
         if target is None and len({len(r) for r in out["input_ids"]}) > 1:
             raise ValueError("the sequences have different lengths, so they cannot form one tensor: "
                              "use padding=True, or return_tensors=None for lists")
-        return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}  # each (batch, seq)
+        return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}  # each (batch, seq[, 2])
 
     @staticmethod
     def _as_batch(text_or_texts, text_pair) -> tuple[list[str], list[str | None]]:

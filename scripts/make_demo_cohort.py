@@ -2,8 +2,9 @@
 
     python scripts/make_demo_cohort.py [--out DIR]
 
-One folder per student, the Part 1 notebooks as students hand them in (see
-``autograder/cohort.py``). The class has the kinds of submissions an instructor meets:
+One folder per student, the notebooks as students hand them in (see
+``autograder/cohort.py``). The class has the kinds of submissions an instructor meets
+in Part 1:
 
 - ``ada``  everything right;            - ``ben``  the release, untouched;
 - ``cleo`` the first half of each notebook's exercises;
@@ -14,6 +15,13 @@ One folder per student, the Part 1 notebooks as students hand them in (see
 - ``gia``  downloaded twice: ``02_self_attention (1).ipynb`` (answered) next to an old
   blank ``02_self_attention.ipynb``;
 - 15 more students who answered a seeded random share of the exercises and quizzes.
+
+and four of them handed in Part 2 (notebook 04) as well:
+
+- ``ada``  everything right;            - ``ben``  the release, untouched;
+- ``dan``  everything right but one quiz (Quiz F);
+- ``eve``  everything right, but the training-loop cell (an ordinary cell students may
+  edit) was broken by a typo, so it and the cells after it fail: no test depends on them.
 
 Deterministic: a test regenerates the cohort and compares it byte for byte with the
 committed one, so run this again whenever the notebooks change.
@@ -35,6 +43,9 @@ from autograder.course import RELEASE_DIR, SOLUTIONS_DIR  # noqa: E402
 
 PART = "part1_representations"
 NOTEBOOKS = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_representations"]
+PART2, NB04 = "part2_pretraining", "04_masked_lm_pretraining"
+#: The line of notebook 04's training loop that calls the student's training_step.
+TRAINING_CALL = "loss = training_step(model, batch, optimizer, scaler, policy, run.grad_clip)"
 OTHERS = ["hana", "ivan", "jon", "kai", "lea", "max", "nia", "omar", "pia", "quinn", "rosa", "sam",
           "tara", "uma", "vic"]
 DEFAULT_OUT = REPO / "autograder" / "demo_cohort"
@@ -44,6 +55,9 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
     """``{student: {file name: bytes}}`` for the whole demo class."""
     def sub(nb, solved=None):
         return submission(PART, nb, solved, solutions_dir=solutions, release_dir=release)
+
+    def sub04(solved=None):
+        return submission(PART2, NB04, solved, solutions_dir=solutions, release_dir=release)
 
     students: dict[str, dict[str, bytes]] = {}
     students["ada"] = {f"{nb}.ipynb": to_bytes(sub(nb)) for nb in NOTEBOOKS}
@@ -71,6 +85,16 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
                        f"{NOTEBOOKS[1]} (1).ipynb": to_bytes(sub(NOTEBOOKS[1])),
                        f"{NOTEBOOKS[2]}.ipynb": to_bytes(sub(NOTEBOOKS[2]))}
 
+    students["ada"][f"{NB04}.ipynb"] = to_bytes(sub04())
+    students["ben"][f"{NB04}.ipynb"] = to_bytes(sub04(set()))
+    one_wrong = sub04()
+    _cell(one_wrong, "ex_quiz_f").source = 'QUIZ_F_ANSWER = "b"'
+    students["dan"][f"{NB04}.ipynb"] = to_bytes(one_wrong)
+    broken_loop = sub04()
+    loop = next(c for c in broken_loop.cells if TRAINING_CALL in c.source)
+    loop.source = loop.source.replace(TRAINING_CALL, TRAINING_CALL.replace("training_step", "trainig_step"))
+    students["eve"][f"{NB04}.ipynb"] = to_bytes(broken_loop)
+
     rng = random.Random(2024)
     for name in OTHERS:
         share = rng.uniform(0.3, 1.0)
@@ -84,6 +108,10 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
             files[f"{nb}.ipynb"] = to_bytes(doc)
         students[name] = files
     return students
+
+
+def _cell(nb, grade_id: str):
+    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 def write(out: Path, students: dict[str, dict[str, bytes]]) -> None:

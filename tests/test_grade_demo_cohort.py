@@ -1,8 +1,14 @@
 """The bundled demo class: in sync with its generator, and what ``make grade`` grades by default."""
 from __future__ import annotations
 
+import csv
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from autograder.course import REPO_ROOT
 from autograder.grade import DEFAULT_SUBMISSIONS, parse_args
@@ -36,14 +42,52 @@ def test_make_grade_grades_the_demo_cohort_by_default():
     assert "SUBMISSIONS ?= autograder/demo_cohort" in makefile
 
 
+PART1 = {"01_tokens_to_vectors": "part1_representations", "02_self_attention": "part1_representations",
+         "03_sequence_representations": "part1_representations"}
+PART2 = {"04_masked_lm_pretraining": "part2_pretraining"}
+
+
 def test_cohort_has_every_kind_of_submission():
-    nbs = {"01_tokens_to_vectors": "part1_representations", "02_self_attention": "part1_representations",
-           "03_sequence_representations": "part1_representations"}
-    intake = collect(COHORT, nbs)
+    intake = collect(COHORT, {**PART1, **PART2})
     assert len(intake.students) >= 20
     kinds = {(n.student, n.kind) for n in intake.notes}
     assert ("finn", "renamed") in kinds            # Colab's "Copy of ..."
     assert ("gia", "duplicate_file") in kinds      # downloaded twice
-    assert all(len(files) == 3 for files in intake.students.values())
+    assert all(set(PART1) <= set(files) for files in intake.students.values())
+    assert {s for s, files in intake.students.items() if set(PART2) <= set(files)} == {"ada", "ben", "dan", "eve"}
     assert intake.students["eve"]["01_tokens_to_vectors"].raw.strip()[-1:] != b"}"   # cut off
     assert b'"colab"' in intake.students["finn"]["02_self_attention"].raw
+
+
+# ------------------------------------------------------------ part 2, graded for real
+
+@pytest.fixture(scope="module")
+def part2_graded(tmp_path_factory):
+    """``make grade`` restricted to part 2: the demo cohort's four notebook-04 submissions
+    (perfect, blank, one wrong quiz, a broken training-loop cell), in one grading run."""
+    out = tmp_path_factory.mktemp("part2") / "out"
+    before = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(COHORT), "--out", str(out),
+                           "--assignments", "part2_pretraining", "--workers", "2", "--no-progress"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    after = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
+    with open(out / "grades.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["notebook"] == "04_masked_lm_pretraining"]
+    return proc, rows, before == after
+
+
+@pytest.mark.slow
+def test_make_grade_grades_part2_and_each_submission_scores_what_it_should(part2_graded):
+    proc, rows, unchanged = part2_graded
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert unchanged, "grading changed a file of the demo cohort"
+    by_student: dict = {}
+    for r in rows:
+        by_student.setdefault(r["student"], {})[r["grade_id"]] = (float(r["score"]), float(r["max_score"]))
+    assert {"ada", "ben", "dan", "eve"} <= set(by_student)
+    perfect = by_student["ada"]
+    assert len(perfect) >= 8 and all(score == top > 0 for score, top in perfect.values()), perfect
+    assert all(score == 0 for score, _top in by_student["ben"].values()), by_student["ben"]
+    assert by_student["dan"] == {**perfect, "test_quiz_f": (0.0, perfect["test_quiz_f"][1])}, by_student["dan"]
+    assert by_student["eve"] == perfect, "a broken training-loop cell must cost no points"

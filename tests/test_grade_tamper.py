@@ -128,6 +128,19 @@ def test_what_a_test_changes_while_it_runs_is_reported(kernel):
     assert receipt.during == ("torch.allclose",)
 
 
+def test_a_training_step_inside_a_test_is_not_taken_for_tampering(kernel):
+    # an optimizer's first step() imports torch._dynamo, which rebinds torch.manual_seed
+    receipt, _ = kernel.sealed(
+        "import torch\n"
+        "w = torch.nn.Parameter(torch.ones(3))\n"
+        "opt = torch.optim.AdamW([w], lr=0.1)\n"
+        "(w ** 2).sum().backward()\n"
+        "opt.step()\n"
+        "assert (w < 1).all()")
+    assert receipt is not None and receipt.status == "ok", receipt
+    assert not receipt.before and not receipt.during, (receipt.before, receipt.during)
+
+
 def test_student_hooks_see_only_ciphertext(kernel):
     kernel.cell("""
 import ast, builtins, sys

@@ -5,7 +5,7 @@ holds, per notebook of Part 1, realistic buggy answers, each breaking one rule t
 notebook's text states, and correct answers written in another style. The runner
 (``tests/planted/runner.py``) runs each in the student's view (the release's visible
 tests) and the grader's (hidden tests too), every notebook in its own process, all at
-once. Then:
+once (about 50 s of CPU in all for the 101 variants of Part 1). Then:
 
 - every bug fails the visible test of its own exercise (the student is told);
 - every code-exercise test cell the grader fails, and so every code point it takes off,

@@ -121,3 +121,24 @@ def test_student_readme_explains_set_up_and_handing_in(bundle):
     readme = files["README.md"]
     for words in ("Colab", "pip install -e .", "Download", "YOUR CODE HERE", "environment.yml"):
         assert words in readme
+
+
+def test_bundle_holds_the_whole_library_the_notebooks_import(bundle):
+    """Every tracked file of encoder_lib (code, shipped data, the course checkpoint that
+    notebook 04 loads) is in the bundle, and every encoder_lib module a release notebook
+    imports is one of them."""
+    import subprocess
+
+    from autograder.course import REPO_ROOT
+
+    _, _, files = bundle
+    tracked = subprocess.run(["git", "ls-files", "encoder_lib"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert tracked, "git ls-files found no library files"
+    missing = sorted(set(tracked) - set(files))
+    assert not missing, f"the bundle lacks library files: {missing[:10]}"
+    for nb in course_notebooks():
+        text = files[f"notebooks/{nb.assignment}/{nb.filename}"]
+        for module in re.findall(r"^\s*from (encoder_lib[\w.]*) import", text, re.MULTILINE):
+            path = module.replace(".", "/")
+            assert f"{path}.py" in files or f"{path}/__init__.py" in files, f"{nb} imports {module}: not bundled"

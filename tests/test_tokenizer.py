@@ -586,3 +586,49 @@ def test_a_small_custom_vocab_works(tmp_path):
     small = WordPieceTokenizer(vocab)
     assert small.tokenize("Unaffable!") == ["un", "##aff", "##able", "!"]
     assert small.encode("unaffable zzz") == [2, 5, 6, 7, 1, 3]
+
+
+# ---------------------------------------------------------------------------
+# Character offsets (each token's span in the raw text)
+# ---------------------------------------------------------------------------
+
+def test_tokens_with_offsets_are_exactly_the_tokens_of_tokenize(tok, corpus):
+    for group, strings in corpus.items():
+        for s in strings:
+            assert [t for t, _, _ in tok.tokenize_with_offsets(s)] == tok.tokenize(s), (group, repr(s))
+
+
+@pytest.mark.parametrize("group", ["wordnet", "generated", "hand_written", "unicode_fuzz", "long_words"])
+def test_offsets_equal_hugging_face_offsets_mapping(tok, hf, corpus, group):
+    strings = corpus[group]
+    if not strings:
+        pytest.skip(f"no {group} strings available")
+    theirs = hf(strings, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    for s, ref in zip(strings, theirs):
+        ours = [(start, end) for _, start, end in tok.tokenize_with_offsets(s)]
+        assert ours == [tuple(o) for o in ref], repr(s)
+
+
+def test_offsets_name_the_surface_form_of_each_word(tok):
+    text = "Unaffable Banks, [MASK] of Zürich."
+    spans = tok.tokenize_with_offsets(text)
+    assert ("banks", 10, 15) in spans and ("[MASK]", 17, 23) in spans and ("zurich", 27, 33) in spans
+    assert [text[a:b] for t, a, b in spans if t in ("banks", ",", "of", "zurich", ".")] == \
+        ["Banks", ",", "of", "Zürich", "."]
+    first, *rest = [(a, b) for t, a, b in spans if b <= 9]                # the pieces of "Unaffable"
+    assert first[0] == 0 and rest[-1][1] == 9 and all(p[1] == q[0] for p, q in zip([first] + rest, rest))
+
+
+def test_batch_offset_mapping_matches_hugging_face_with_padding_pairs_and_truncation(tok, hf):
+    texts = ["The bank of the river.", "She banked the money at the café.", "a"]
+    pairs = ["Deposit it.", "x" * 120 + " y", "b c"]
+    for kwargs in ({}, {"text_pair": pairs}, {"text_pair": pairs, "max_length": 9}):
+        ours = tok(texts, return_offsets_mapping=True, **kwargs)
+        theirs = hf(texts, padding=True, truncation=True, return_offsets_mapping=True,
+                    return_tensors="pt", **kwargs)
+        assert torch.equal(ours["input_ids"], theirs["input_ids"]), kwargs
+        assert torch.equal(ours["offset_mapping"], theirs["offset_mapping"]), kwargs
+        assert ours["offset_mapping"].shape == (*ours["input_ids"].shape, 2)
+    without = tok(texts)
+    assert "offset_mapping" not in without
+    assert torch.equal(without["input_ids"], tok(texts, return_offsets_mapping=True)["input_ids"])

@@ -4,6 +4,7 @@ from .config import EncoderConfig
 from .embeddings import Embeddings
 from .encoder import Encoder, EncoderOutput
 from .heads import ClassificationHead, MaskedLMHead
+from .token_pair import PairBatch, TokenPairHead, WordInContextModel, pair_features, pool_targets
 from .layer import EncoderLayer, FeedForward
 from .masked_lm import EncoderForMaskedLM, MaskedLMOutput, masked_lm_metrics
 from .weights import WeightsMismatchError, load_bert_weights, ours_to_bert
@@ -12,4 +13,5 @@ __all__ = [
     "ClassificationHead", "Embeddings", "Encoder", "EncoderConfig", "EncoderForMaskedLM", "EncoderLayer",
     "EncoderOutput", "FeedForward", "MaskedLMHead", "MaskedLMOutput", "masked_lm_metrics", "MultiHeadSelfAttention", "WeightsMismatchError",
     "load_bert_weights", "ours_to_bert",
+    "PairBatch", "TokenPairHead", "WordInContextModel", "pair_features", "pool_targets",
 ]

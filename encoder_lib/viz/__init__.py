@@ -3,7 +3,11 @@
 - ``plot_attention``, ``plot_attention_grid``: attention heatmaps (``viz.attention``);
 - ``plot_layer_similarity``, ``plot_similarity_matrix``, ``cosine_similarity_matrix``:
   how similar hidden states are, per layer and token by token (``viz.similarity``);
-- ``attention_explorer``: an ipywidgets explorer (``viz.explorer``).
+- ``attention_explorer``: an ipywidgets explorer (``viz.explorer``);
+- ``plot_loss_curve``, ``LiveLossCurve``: training-loss curves, static or redrawn live
+  while a loop runs (``viz.loss_curve``);
+- ``fill_mask``, ``fill_mask_widget``: a masked LM's top-k words for each ``[MASK]`` of a
+  sentence, and a widget comparing models on it (``viz.fill_mask``).
 
 Everything is imported on first use, so ``import encoder_lib.viz`` stays light and
 works without ipywidgets when only the plots are needed.
@@ -20,6 +24,11 @@ _EXPORTS = {
     "cosine_similarity_matrix": "similarity",
     "attention_explorer": "explorer",
     "EncoderExplorer": "explorer",
+    "plot_loss_curve": "loss_curve",
+    "LiveLossCurve": "loss_curve",
+    "fill_mask": "fill_mask",
+    "fill_mask_widget": "fill_mask",
+    "FillMaskWidget": "fill_mask",
 }
 
 

@@ -1,0 +1,61 @@
+"""The committed fine-tuning comparison (bench/results/finetune_compare.*) is what its
+command wrote: the table is rendered from the committed runs, the plots are there, and
+every (starting point, size) it reports was run with three seeds on a named machine."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "compare_finetune.py"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("compare_finetune", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def results(compare):
+    path = compare.RESULTS / f"{compare.NAME}.json"
+    assert path.is_file(), f"{path} is missing: run make compare"
+    return json.loads(path.read_text())
+
+
+def test_committed_table_is_rendered_from_the_committed_runs(compare, results):
+    table = (compare.RESULTS / f"{compare.NAME}.md").read_text()
+    assert table == compare.render_markdown(results), (
+        "finetune_compare.md is out of date: python bench/compare_finetune.py --render")
+
+
+def test_committed_plots_exist(compare):
+    for suffix in ("bar", "curve"):
+        path = compare.RESULTS / f"{compare.NAME}_{suffix}.png"
+        assert path.is_file() and path.stat().st_size > 10_000, f"{path} is missing"
+
+
+def test_every_reported_point_has_three_seeds_and_names_the_machine(compare, results):
+    seeds = defaultdict(set)
+    for run in results["runs"]:
+        assert run["start"] in compare.STARTS
+        assert 0.0 <= run["test_accuracy"] <= 1.0
+        seeds[run["start"], run["size"]].add(run["seed"])
+    assert len({start for start, _ in seeds}) >= 2, "nothing to compare"
+    for key, found in seeds.items():
+        assert len(found) >= 3, f"{key} has only seeds {sorted(found)}"
+    assert results["machine"]["cpu"] and results["machine"]["cores"]
+    assert results["test_items"] >= 500
+
+
+def test_markdown_summary_matches_a_hand_computed_mean(compare):
+    runs = [{"start": "from scratch", "size": 10, "seed": s, "test_accuracy": a, "test_macro_f1": 0.1}
+            for s, a in ((0, 0.2), (1, 0.4), (2, 0.6))]
+    table = compare.summarise({"sizes": [10], "runs": runs})
+    assert table["from scratch", 10]["acc"] == pytest.approx(40.0)
+    assert table["from scratch", 10]["acc_sd"] == pytest.approx((800 / 3) ** 0.5)
