@@ -43,6 +43,7 @@ def save_hand_grade(db: Path, student: str, score: float, comment: str) -> None:
         warnings.simplefilter("ignore")
         g = gb.find_grade(WRITTEN, NB, PART, student)
         g.manual_score = score
+        g.needs_manual_grade = False          # as formgrader's grade API does on a save
         c = gb.find_comment(WRITTEN, NB, PART, student)
         c.manual_comment = comment
         gb.db.commit()
@@ -141,15 +142,16 @@ def _grade_in_formgrader(page, url: str, shots: Path) -> None:
     base = url.split("/formgrader")[0]
     page.goto(url, timeout=PAGE_S * 1000)                      # the token logs the browser in
     page.goto(f"{base}/formgrader/gradebook/{PART}/{NB}", timeout=PAGE_S * 1000)
-    page.wait_for_selector("#main-table a.name-shown", state="attached", timeout=PAGE_S * 1000)
-    rows = page.locator("#main-table tbody tr")
+    page.wait_for_function("() => document.querySelectorAll('#main-table a.name-shown').length >= 3",
+                           timeout=PAGE_S * 1000)             # ada, cleo, dan (ben was unreadable)
+    rows = page.locator("#main-table tr")                      # the tbody is #main-table
     listed = {}
     for i in range(rows.count()):
         row = rows.nth(i)
         link = row.locator("a.name-shown")
         needs = row.locator("td.needs-manual-grade").get_attribute("data-search") == "needs manual grade"
         listed[link.text_content().strip()] = (needs, link.get_attribute("href"))
-    assert listed["cleo"][0] and listed["ada"][0], listed         # both wait for a person
+    assert listed["cleo"][0] and listed["dan"][0], listed         # both wait for a person
     page.screenshot(path=str(shots / "formgrader_needs_grading.png"))
     page.goto(base + listed["cleo"][1], timeout=PAGE_S * 1000)
     score = page.locator(f"input.score#{WRITTEN}")
@@ -160,6 +162,7 @@ def _grade_in_formgrader(page, url: str, shots: Path) -> None:
     comment.fill("Good: you named the padding.")
     comment.press("Tab")
     page.wait_for_timeout(500)
+    score.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "formgrader_graded.png"), full_page=False)
 
 
