@@ -59,3 +59,34 @@ def apply_hand_grades(rows: list[Row], db: Path) -> list[Row]:
             r = replace(r, comment=comment)
         out.append(r)
     return out
+
+
+def carry_over(old_db: Path, new_db: Path) -> int:
+    """Copy the hand grades and comments of ``old_db`` into ``new_db`` for every question
+    both have (same student, part, notebook and grade id), the score capped at the new
+    maximum. Used when a changed course starts a fresh merged gradebook, so that no hand
+    grading is lost. Returns how many questions were carried over."""
+    found = hand_grades(old_db)
+    if not found:
+        return 0
+    from nbgrader.api import Gradebook, MissingEntry
+
+    n = 0
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{Path(new_db).resolve()}") as gb:
+        warnings.simplefilter("ignore")
+        for (student, part, notebook, grade_id), (manual, comment) in found.items():
+            try:
+                g = gb.find_grade(grade_id, notebook, part, student)
+            except MissingEntry:
+                continue
+            if manual is not None:
+                g.manual_score = min(manual, float(g.max_score))
+                g.needs_manual_grade = False
+            if comment:
+                try:
+                    gb.find_comment(grade_id, notebook, part, student).manual_comment = comment
+                except MissingEntry:
+                    pass
+            n += 1
+        gb.db.commit()
+    return n

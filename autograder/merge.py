@@ -65,7 +65,9 @@ def merge_gradebooks(master_db: Path, master_hash: str, jobs: list[dict], out_db
 
     stamp = state / "merged.json"
     merged = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    fresh = False
     if merged.get("__master__") != master_hash or not out_db.is_file():
+        fresh = out_db.is_file()
         if out_db.is_file():
             shutil.copyfile(out_db, out_db.with_suffix(".db.old"))
         tmp = out_db.with_suffix(".db.tmp")
@@ -103,5 +105,8 @@ def merge_gradebooks(master_db: Path, master_hash: str, jobs: list[dict], out_db
                             comments[c.name].auto_comment = c.auto_comment
                 gb.db.commit()
             merged[job["key"]] = job["fingerprint"]
+    if fresh:   # the course changed: keep the hand grading done on the old gradebook
+        from .hand_grades import carry_over
+        carry_over(out_db.with_suffix(".db.old"), out_db)
     stamp.write_text(json.dumps(merged, indent=0), encoding="utf-8")
     return len(todo)

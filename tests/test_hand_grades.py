@@ -250,3 +250,19 @@ def test_regenerated_feedback_shows_hand_grades_comments_and_pending(graded):
     assert "pending (graded by hand)" in dan
     assert "BEGIN HIDDEN TESTS" not in cleo + dan and not [l for l in _hidden_test_lines() if l in cleo + dan]
     assert "could not be read as a notebook" in (out / "feedback" / "ben" / PART / f"{NB}.html").read_text()
+
+
+@pytest.mark.slow
+def test_hand_grades_survive_a_fresh_gradebook_when_the_course_changed(graded):
+    import json
+
+    root, subs, out = graded
+    save_hand_grade(out / "gradebook.db", "dan", 1.0, "Carried over.")
+    stamp = out / ".state" / "merged.json"
+    stamp.write_text(json.dumps({**json.loads(stamp.read_text()), "__master__": "an older course"}))
+    proc = grade(subs, out, "--quiet")                 # starts a fresh merged gradebook
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "gradebook.db.old").is_file()
+    assert hand_grade_in(out / "gradebook.db", "dan") == (1.0, "Carried over.")
+    dan = next(r for r in rows_of(out / "grades.csv") if r["student"] == "dan" and r["grade_id"] == WRITTEN)
+    assert (dan["score"], dan["status"], dan["comment"]) == ("1", "hand-graded", "Carried over.")
