@@ -3,7 +3,8 @@
     python scripts/make_demo_cohort.py [--out DIR]
 
 One folder per student, the Part 1 notebooks as students hand them in (see
-``autograder/cohort.py``). The class has the kinds of submissions an instructor meets:
+``autograder/cohort.py``), then the notebooks of the later parts (``LATER_PARTS``). The
+class has the kinds of submissions an instructor meets:
 
 - ``ada``  everything right;            - ``ben``  the release, untouched;
 - ``cleo`` the first half of each notebook's exercises;
@@ -14,6 +15,10 @@ One folder per student, the Part 1 notebooks as students hand them in (see
 - ``gia``  downloaded twice: ``02_self_attention (1).ipynb`` (answered) next to an old
   blank ``02_self_attention.ipynb``;
 - 15 more students who answered a seeded random share of the exercises and quizzes.
+
+In the later parts ada, dan, finn and the 15 others do as above (finn's notebooks are
+Colab copies), ben hands in the release, cleo the first half of the exercises, and eve
+and gia hand in everything right.
 
 Deterministic: a test regenerates the cohort and compares it byte for byte with the
 committed one, so run this again whenever the notebooks change.
@@ -38,6 +43,8 @@ NOTEBOOKS = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_represent
 OTHERS = ["hana", "ivan", "jon", "kai", "lea", "max", "nia", "omar", "pia", "quinn", "rosa", "sam",
           "tara", "uma", "vic"]
 DEFAULT_OUT = REPO / "autograder" / "demo_cohort"
+#: The parts after part 1: (assignment, its notebooks).
+LATER_PARTS = [("part3_adaptation", ["05_finetuning"])]
 
 
 def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict[str, dict[str, bytes]]:
@@ -83,7 +90,32 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
                 doc = wrong_quizzes(doc)
             files[f"{nb}.ipynb"] = to_bytes(doc)
         students[name] = files
+    for part, notebooks in LATER_PARTS:
+        add_later_part(students, part, notebooks, solutions, release)
     return students
+
+
+def add_later_part(students: dict[str, dict[str, bytes]], part: str, notebooks: list[str],
+                   solutions: Path, release: Path) -> None:
+    """Add one later part's notebooks to every student of the class (its own seeded
+    random numbers, so adding a part leaves the others' bytes as they were)."""
+    def sub(nb, solved=None):
+        return submission(part, nb, solved, solutions_dir=solutions, release_dir=release)
+
+    rng = random.Random(f"2024:{part}")
+    for i, nb in enumerate(notebooks):
+        ex = exercises(part, nb, release)
+        students["ada"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        students["ben"][f"{nb}.ipynb"] = to_bytes(sub(nb, set()))
+        students["cleo"][f"{nb}.ipynb"] = to_bytes(sub(nb, set(ex[: len(ex) // 2])))
+        students["dan"][f"{nb}.ipynb"] = to_bytes(wrong_quizzes(sub(nb)))
+        students["eve"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        students["finn"][f"Copy of {nb}.ipynb"] = colab_bytes(sub(nb), seed=len(NOTEBOOKS) + i)
+        students["gia"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        for name in OTHERS:
+            share = rng.uniform(0.3, 1.0)
+            doc = sub(nb, {e for e in ex if rng.random() < share})
+            students[name][f"{nb}.ipynb"] = to_bytes(wrong_quizzes(doc) if rng.random() < 0.4 else doc)
 
 
 def write(out: Path, students: dict[str, dict[str, bytes]]) -> None:
