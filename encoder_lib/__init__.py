@@ -7,7 +7,7 @@ from .device import describe_device, get_device, precision_policy, seed_everythi
 from .model import (ClassificationHead, Encoder, EncoderConfig, EncoderForMaskedLM, EncoderOutput,
                     MaskedLMHead, MaskedLMOutput, WeightsMismatchError, load_bert_weights,
                     masked_lm_metrics)
-from .pretrained import bert_state_dict, load_pretrained, pretrained_model_dir
+from .pretrained import bert_state_dict, load_masked_lm, load_pretrained, pretrained_model_dir
 from .tokenizer import WordPieceTokenizer
 
 __version__ = "0.1.0"
@@ -16,6 +16,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ClassificationHead", "Encoder", "EncoderConfig", "EncoderForMaskedLM", "EncoderOutput",
     "MLMCollator", "MaskedLMHead", "MaskedLMOutput", "WeightsMismatchError", "WordPieceTokenizer",
-    "bert_state_dict", "describe_device", "get_device", "load_bert_weights", "load_pretrained",
+    "bert_state_dict", "describe_device", "get_device", "load_bert_weights", "load_masked_lm", "load_pretrained",
     "mask_tokens", "masked_lm_metrics", "precision_policy", "pretrained_model_dir", "seed_everything",
 ]

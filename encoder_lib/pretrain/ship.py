@@ -1,0 +1,133 @@
+"""Ship a finished pre-training run as a library checkpoint, with its model card.
+
+    python -m encoder_lib.pretrain.ship runs/course encoder_lib/checkpoints/course
+
+copies the run's ``final/`` weights, config and history and the vocabulary into the
+destination and writes ``MODEL_CARD.md`` from them (``render_card``: everything on
+the card is read from config.json and history.json, so a test can check the card
+and the files agree). ``make checkpoint`` runs the pre-training and then this.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from ..model import EncoderConfig, EncoderForMaskedLM
+from ..tokenizer import WordPieceTokenizer
+
+COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=1 python -m encoder_lib.pretrain "
+           "--preset course --out-dir runs/course && python -m encoder_lib.pretrain.ship runs/course "
+           "encoder_lib/checkpoints/course")
+FILES = ("model.safetensors", "config.json", "history.json")
+
+
+def _fmt_seconds(s: float) -> str:
+    return f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def render_card(config: dict, history: dict, size_bytes: int) -> str:
+    """MODEL_CARD.md's text from the checkpoint's config.json and history.json."""
+    enc, pre, run = config["encoder"], config["pretrain"], history["run"]
+    final, base = history["eval"][-1], history["baseline"]
+    n_params = EncoderForMaskedLM(EncoderConfig(**enc)).num_parameters
+    rows = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in pre.items())
+    curve = "\n".join(f"| {r['step']} | {r['loss']:.3f} | {r['perplexity']:.1f} | {r['accuracy']:.3f} |"
+                      for r in history["eval"])
+    return f"""# Course checkpoint: a small BERT-style encoder pre-trained on WordNet
+
+Made by this project's own pre-training command; part 3 of the course fine-tunes it.
+
+    from encoder_lib.pretrained import load_pretrained, load_masked_lm
+    encoder, tokenizer = load_pretrained("course")     # H = Encode_theta(x)
+    mlm, tokenizer = load_masked_lm("course")          # + the tied output layer, Pr(. | x)
+
+## Result on the held-out masked-LM set
+
+{final['tokens']} masked positions in {pre['heldout_sentences']} sentences of the *dev* split
+(never seen in pre-training), masked once with seed {pre['heldout_seed']}
+(`encoder_lib.data.heldout`), so the numbers compare across runs and machines.
+
+| model | loss (nats / masked token) | perplexity | masked-token accuracy |
+|---|---|---|---|
+| this checkpoint (step {final['step']}) | {final['loss']:.3f} | {final['perplexity']:.1f} | {final['accuracy']:.3f} |
+| unigram-frequency baseline | {base['loss']:.3f} | {base['perplexity']:.1f} | {base['accuracy']:.3f} |
+
+The baseline predicts every masked token from the training text's token frequencies
+(add-one smoothed), ignoring the context; its accuracy is that of always guessing the
+most frequent token.
+
+Held-out loss during the run:
+
+| step | loss | perplexity | accuracy |
+|---|---|---|---|
+{curve}
+
+## How it was made
+
+- Command: `{COMMAND}`
+- Data: the definitions and example sentences of the WordNet 3.0 *train* synsets
+  (`encoder_lib.data.splits.pretraining_sentences("train")`), masked 15 % with BERT's
+  80/10/10 rule, new masks every step.
+- Seed: {pre['seed']} (initialisation, batch order, masks and dropout all follow from it).
+- Code version: `{config['code_version']}`
+- Machine: {run['machine']}; {run['processes']} process(es) x {run['threads_per_process']} thread(s),
+  {run['device']}, {run['precision']}, torch {run['torch']}. The machine was shared with other jobs.
+- Time: {_fmt_seconds(run['seconds'])} for the whole command ({pre['max_steps']} steps of
+  {pre['batch_size']} sentences, held-out evaluations and checkpoints included).
+
+## Model
+
+BERT architecture (post-LayerNorm, GELU, learned absolute positions), BERT uncased
+WordPiece vocabulary: {enc['num_layers']} layers, d = {enc['hidden_size']}, {enc['num_heads']} heads,
+feed-forward {enc['intermediate_size']}, {enc['max_position']} positions, vocabulary {enc['vocab_size']};
+{n_params / 1e6:.2f} M parameters, the output layer tied to the token embeddings. Stored in
+{config['pretrain']['save_dtype']} ({size_bytes / 1e6:.1f} MB); loaded as float32.
+
+## Settings (`PretrainConfig`)
+
+| setting | value |
+|---|---|
+{rows}
+
+## Limits
+
+A teaching model: tiny, trained for minutes on one small corpus of dictionary
+definitions. Its guesses are far from a real BERT's; sentences longer than
+{enc['max_position']} tokens do not fit. WordNet's licence is in `encoder_lib/data/wordnet/LICENSE`.
+"""
+
+
+def ship(run_dir: str | Path, dest: str | Path) -> Path:
+    run_dir, dest = Path(run_dir), Path(dest)
+    final = run_dir / "final"
+    missing = [f for f in FILES if not (final / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{final} lacks {', '.join(missing)}: did the run finish?")
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in FILES:
+        shutil.copyfile(final / f, dest / f)
+    shutil.copyfile(WordPieceTokenizer.from_pretrained().vocab_file, dest / "vocab.txt")
+    (dest / "MODEL_CARD.md").write_text(card_for(dest), encoding="utf-8")
+    return dest
+
+
+def card_for(folder: str | Path) -> str:
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+    return render_card(config, history, (folder / "model.safetensors").stat().st_size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Copy a finished run into the library with its model card.")
+    parser.add_argument("run_dir")
+    parser.add_argument("dest")
+    args = parser.parse_args(argv)
+    print(f"shipped {ship(args.run_dir, args.dest)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
