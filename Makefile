@@ -3,9 +3,14 @@
 PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-# The torch build to install when the venv has none. The default is the CPU build
-# this course is tested with; pass TORCH=torch to take PyPI's default build.
-TORCH   ?= torch==2.13.0
+# The torch version the course is tested with. scripts/install_torch.py picks the
+# build when the venv has none: the CPU build on Linux without an NVIDIA GPU, PyPI's
+# default elsewhere. TORCH=spec installs exactly that instead (TORCH=torch: PyPI's
+# default build of the newest torch).
+TORCH_VERSION ?= 2.13.0
+TORCH   ?=
+# On Colab the venv sees the preinstalled packages, so its torch is never replaced.
+VENV_FLAGS := $(if $(COLAB_RELEASE_TAG),--system-site-packages)
 STAMP   := $(VENV)/.installed
 SUBMISSIONS ?= autograder/demo_cohort
 OUT     ?= grading_out
@@ -15,11 +20,11 @@ PYTEST_ARGS ?=
 .PHONY: setup system-deps lab test grade release student-bundle bench checkpoint clean
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) scripts/install_torch.py --version "$(TORCH_VERSION)" --torch "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[lab,test]"
 	@# build matplotlib's font cache now, not on stderr in a student's first plot
 	$(PY) -c "import matplotlib.pyplot"
@@ -52,6 +57,7 @@ student-bundle: setup
 
 bench: setup
 	$(PY) bench/encoder_speed.py
+	$(PY) bench/pretrain_speed.py
 
 # The shipped course checkpoint: a fresh masked-LM pre-training run on the WordNet train
 # split (about 35 minutes on a shared 2-core CPU), then its weights, config, history and

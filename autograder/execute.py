@@ -12,8 +12,12 @@ autograde pipeline and instead:
   a fresh kernel, silently re-runs the cells that had completed (to rebuild the state
   later cells need) and carries on: the other questions are graded normally;
 - caps each cell's output (a cell printing 100 MB keeps its first megabytes and a note);
-- before every test cell, asks the kernel's guard to undo tampering with builtins and
-  the functions tests rely on, and records what was undone;
+- runs every read-only course cell and every test cell through the kernel's guard
+  (:mod:`autograder.cell_seal`, ``kernel_sentinel.py``): the source goes sealed, reaches
+  the interpreter unchanged whatever student code did to IPython's execution path, and
+  the outcome that counts is the guard's signed receipt; tampering the guard put back,
+  refused or saw is recorded, and a cell whose receipt is missing, forged or for other
+  code gets a ``TamperingDetected`` error (a test scores 0);
 - in test cells that raised no error, turns stderr output (warnings from correct code)
   into stdout marked ``[stderr]``, so it no longer zeroes the question.
 
@@ -36,8 +40,9 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from .cell_seal import HANDSHAKE_EXPR, RECEIPT_EXPR, open_receipt, seal
+
 GUARD_EXPR = "__import__('__autograder_guard__').restore()"
-REMEMBER_EXPR = "__import__('__autograder_guard__').remember()"
 #: Errors in non-test cells worth a line in the report (others are ordinary wrong answers).
 NOTABLE_ERRORS = {"MemoryError", "SystemExit", "KeyboardInterrupt", "PermissionError", "FileNotFoundError",
                   "BlockingIOError", "RecursionError", "OSError", "ConnectionError",
@@ -77,7 +82,8 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(600, help="Wall-clock seconds for a whole notebook.").tag(config=True)
     max_output_bytes = Integer(2_000_000, help="Output kept per cell.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before giving up.").tag(config=True)
-    guard = Bool(True, help="Undo tampering before each test cell.").tag(config=True)
+    guard = Bool(True, help="Run course and test cells through the kernel's guard (sealed, "
+                            "checked, tampering undone).").tag(config=True)
     events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
     kernel_uid = Integer(-1, help="uid the kernel runs as (-1: its own); its stray "
                                   "processes are killed after each cell").tag(config=True)
@@ -94,6 +100,8 @@ class SandboxedExecute(Execute):
         self._truncated: set[int] = set()
         self._deadline = monotonic() + self.notebook_timeout
         self._last_limit_was_cell = True
+        self._key: bytes | None = None
+        self._flags_seen: set[str] = set()
         try:
             run_sync(self._async_run_notebook)()
         finally:
@@ -122,10 +130,9 @@ class SandboxedExecute(Execute):
                     self._mark_not_run(cell, gave_up)
                     continue
                 try:
-                    if self.guard and is_test_cell(cell):
+                    if self.guard and is_course_cell(cell):
                         await self._async_guard(index)
-                    await self.async_execute_cell(cell, index,
-                                                  execution_count=self.code_cells_executed + 1)
+                    await self._async_run_cell(cell, index, execution_count=self.code_cells_executed + 1)
                     if is_test_cell(cell):
                         self._stderr_to_stdout(cell, index)
                     else:
@@ -140,8 +147,6 @@ class SandboxedExecute(Execute):
                             gave_up = problem
                             self._event("gave_up", index, gave_up)
                         continue
-                    if self.guard and is_course_cell(cell) and not self._next_is_course(index):
-                        await self._async_silent(REMEMBER_EXPR)
                     done.append(index)
                     continue
                 except KernelTimedOut:
@@ -199,6 +204,18 @@ class SandboxedExecute(Execute):
                 await self._async_discard_kernel()
                 raise RuntimeError("the grading kernel did not start (see the worker log)")
         self.nb.metadata["language_info"] = reply["content"].get("language_info", {})
+        self._key = None
+        if self.guard:
+            # before any notebook cell: nothing of the student's has run in this kernel yet
+            answer = await self._async_silent(HANDSHAKE_EXPR)
+            try:
+                self._key = bytes.fromhex(ast.literal_eval(answer["data"]["text/plain"]))
+            except (KeyError, ValueError, SyntaxError, TypeError):
+                await self._async_discard_kernel()
+                raise RuntimeError("the grading kernel's guard did not answer (see the worker log)")
+            if len(self._key) < 16:
+                await self._async_discard_kernel()
+                raise RuntimeError("the grading kernel's guard gave no key")
 
     def _empty_runtime_dir(self) -> None:
         """Nothing a previous kernel left in the shared folder (a file for the next student,
@@ -272,10 +289,8 @@ class SandboxedExecute(Execute):
             original = self.nb.cells[i]
             replay = copy.deepcopy(original)
             try:
-                await self.async_execute_cell(replay, i, store_history=False)
+                await self._async_run_cell(replay, i, store_history=False, quiet=True)
                 self._reap(None)
-                if self.guard and is_course_cell(replay):
-                    await self._async_silent(REMEMBER_EXPR)
             except (KernelTimedOut, DeadKernelError, CellTimeoutError, RuntimeError):
                 self._cancel_stray_tasks()
                 await self._async_discard_kernel()
@@ -305,13 +320,6 @@ class SandboxedExecute(Execute):
             if task is not current and name.split(".")[-1] in (
                     "_async_poll_output_msg", "_async_poll_kernel_alive", "_async_poll_for_reply"):
                 task.cancel()
-
-    def _next_is_course(self, index: int) -> bool:
-        """The next code cell is the course's too (remembering can wait until after it)."""
-        for cell in self.nb.cells[index + 1:]:
-            if cell.cell_type == "code" and cell.source.strip():
-                return is_course_cell(cell)
-        return True
 
     def _death_reason(self, err: Exception) -> str:
         if isinstance(err, CellTimeoutError):
@@ -386,6 +394,65 @@ class SandboxedExecute(Execute):
         cell.outputs = []
         self._add_error(cell, "NotRun", f"not run: {reason}")
 
+    # ------------------------------------------------------------- sealed cells
+    async def _async_run_cell(self, cell, index: int, execution_count=None, store_history=True,
+                              quiet: bool = False) -> None:
+        """Run one code cell: a course or test cell sealed through the kernel's guard,
+        a student's cell as it is."""
+        if not (self.guard and self._key and is_course_cell(cell)):
+            await self.async_execute_cell(cell, index, execution_count=execution_count,
+                                          store_history=store_history)
+            return
+        source = cell.source
+        kind = "test" if is_test_cell(cell) else "course"
+        nonce, stub = seal(self._key, source, kind)
+        cell.source = stub
+        try:
+            await self.async_execute_cell(cell, index, execution_count=execution_count,
+                                          store_history=store_history)
+        finally:
+            cell.source = source
+        answer = await self._async_silent(RECEIPT_EXPR.format(nonce=nonce))
+        self._settle(cell, index, kind, open_receipt(self._key, nonce, kind, source, answer), quiet)
+
+    def _settle(self, cell, index: int, kind: str, receipt, quiet: bool) -> None:
+        """The cell's outcome is the receipt's, not whatever errors the kernel showed."""
+        cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
+        what = "test" if kind == "test" else "course cell"
+        if receipt is None:
+            self._add_error(cell, "TamperingDetected",
+                            f"this {what} did not run as the course wrote it, so it does not count")
+            if not quiet:
+                self._event("tampering", index,
+                            f"the {what} never reached the grader's guard, or its signed result was missing "
+                            "or forged: student code intercepted the kernel's execution path (a replaced "
+                            "or wrapped run_cell, transform_cell, execute handler or guard)"
+                            + ("; the test scored 0" if kind == "test" else ""))
+            return
+        if receipt.status == "error":
+            self._add_error(cell, receipt.ename or "Exception", receipt.evalue)
+        if quiet:
+            return
+        if receipt.before:
+            self._event("tampering", index, f"student code had replaced {_listed(receipt.before)}; "
+                                            f"the originals were put back before this {what}")
+        if receipt.during:
+            if not any(o.output_type == "error" for o in cell.outputs):
+                self._add_error(cell, "TamperingDetected",
+                                "code this test called replaced what the test relies on, so it does not count")
+            self._event("tampering", index, f"while this test ran, student code replaced "
+                                            f"{_listed(receipt.during)}; the test scored 0")
+        for flag in receipt.flags:
+            if flag in self._flags_seen:
+                continue
+            self._flags_seen.add(flag)
+            how, _, words = flag.partition(": ")
+            if how == "refused":
+                self._event("tampering", index, f"student code {words}; the guard refused it")
+            else:
+                self._event("manual_review", index, f"student code {words}: please look at this submission "
+                                                    "(in-process checks cannot rule out tampering this way)")
+
     # ------------------------------------------------------------- guard
     async def _async_silent(self, expr: str) -> dict:
         """Evaluate ``expr`` in the kernel without a trace in the notebook."""
@@ -404,7 +471,7 @@ class SandboxedExecute(Execute):
                 break
             result = await self._async_silent(GUARD_EXPR)
             if result.get("status") != "ok":
-                self._event("tampering", index, "the grader's guard was removed or broken before this test")
+                self._event("tampering", index, "the grader's guard was removed or broken before this cell")
                 return
             try:
                 found = ast.literal_eval(result["data"]["text/plain"])
@@ -412,9 +479,10 @@ class SandboxedExecute(Execute):
                 found = ["(unreadable guard answer)"]
             changed += [c for c in found if c not in changed]
         if changed:
-            shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+            what = "test" if is_test_cell(self.nb.cells[index]) else "course cell"
             self._event("tampering", index,
-                        f"student code had replaced {shown}; the originals were put back before this test")
+                        f"student code had replaced {_listed(changed)}; the originals were put back before "
+                        f"this {what}")
 
     # ------------------------------------------------------------- processes
     def _reap(self, index: int | None) -> None:
@@ -452,6 +520,11 @@ class SandboxedExecute(Execute):
         with open(self.events_file, "a", encoding="utf-8") as f:
             for e in self._events:
                 f.write(json.dumps({"notebook": notebook, **e}) + "\n")
+
+
+def _listed(names) -> str:
+    names = list(names)
+    return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
 def _processes_of(uid: int, include_dead: bool = False) -> list[tuple[int, int]]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from .course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
 from .nbgrader_config import CELL_TIMEOUT_S
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"   # 2: course and test cells run through the kernel guard
 DEFAULT_SUBMISSIONS = REPO_ROOT / "autograder" / "demo_cohort"
 
 
@@ -54,13 +54,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--notebook-timeout", type=int, default=0,
                    help="seconds a whole notebook may run (default: 4 x --timeout, at least 300)")
     p.add_argument("--memory-mb", type=int, default=0,
-                   help="memory limit of a notebook's kernel (default: 4096, less on a small machine "
-                        "so that every worker's kernel fits)")
+                   help="memory student code may use in a notebook's kernel, on top of what the "
+                        "kernel takes to start (default: 4096, less on a small machine so that every "
+                        "worker's kernel fits)")
     p.add_argument("--assignments", default="",
                    help="comma-separated parts to grade (default: every part anyone handed in)")
     p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--no-isolation", action="store_true",
                    help="run kernels without the sandbox (only for debugging the grader)")
+    p.add_argument("--no-kernel-guard", action="store_true",
+                   help="run course and test cells without the kernel's guard (only to measure what it "
+                        "costs: tampering is then neither undone nor detected)")
     p.add_argument("--quiet", action="store_true", help="do not print the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -141,7 +145,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             files = {nb: {"origin": c.origin, "sha256": c.sha256} for nb, c in sorted(cands.items())}
             fingerprint = hashlib.sha256(json.dumps(
                 [GRADER_VERSION, master.hash, args.timeout, args.notebook_timeout, args.memory_mb,
-                 args.no_isolation, files], sort_keys=True).encode()).hexdigest()[:20]
+                 args.no_isolation, args.no_kernel_guard, files], sort_keys=True).encode()).hexdigest()[:20]
             key = f"{student}/{part}"
             jobs.append({
                 "key": key, "student": student, "assignment": part, "notebooks": ok,
@@ -207,7 +211,7 @@ def grade(args: argparse.Namespace) -> int:
     from .pool import run_jobs
     from .report import build
     from .results import job_rows
-    from .sandbox import Limits, SandboxPlan
+    from .sandbox import Limits, Protection, SandboxPlan
 
     t0 = time.monotonic()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -249,7 +253,7 @@ def grade(args: argparse.Namespace) -> int:
                               secrets=[s for s in secrets if Path(s).exists()])
     ctx = {"plan": plan.to_json(), "master": str(master.root), "workdir": str(state / "work"),
            "cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
-           "threads": max(1, cores() // workers)}
+           "threads": max(1, cores() // workers), "guard": not args.no_kernel_guard}
     n_notebooks = sum(len(j["notebooks"]) for j in todo)
     t_grade = time.monotonic()
     bar = None
@@ -292,12 +296,16 @@ def grade(args: argparse.Namespace) -> int:
         "time": f"{time.monotonic() - t0:.1f} s in all, {grade_s:.1f} s grading"
                 + (f" ({grade_s / n_notebooks:.1f} s per notebook)" if n_notebooks else ""),
         "limits": f"{args.timeout} s per cell, {args.notebook_timeout} s per notebook, "
-                  f"{args.memory_mb} MB memory",
+                  f"{args.memory_mb} MB memory for student code (+{plan.baseline_mb} MB the kernel takes)",
     }
     files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
              "feedback": str(out / "feedback"), "autograded": str(out / "autograded"),
              "gradebook": str(out / "gradebook.db"), "logs": str(state / "logs")}
-    text = build(rows, problems, notebooks, header=header, protections=plan.protections, files=files)
+    guard = Protection("kernel guard", not args.no_kernel_guard,
+                       "course and test cells run sealed, as written; tampering undone or detected"
+                       if not args.no_kernel_guard else "switched off by --no-kernel-guard")
+    text = build(rows, problems, notebooks, header=header, protections=[*plan.protections, guard],
+                 files=files)
     (out / "report.txt").write_text(text, encoding="utf-8")
     save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)])
     if not args.quiet:

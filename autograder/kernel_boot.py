@@ -9,24 +9,22 @@ ipykernel. With ``--probe`` it instead prints, as JSON, what a student's code co
 here (its uid, whether the network is reachable, which secret paths it can see) and
 exits: the grader runs that once to learn which protections really hold.
 
-The guard snapshots, before any student code runs, the builtins and the functions the
-tests lean on (``torch.allclose``, ``torch.testing``, ``numpy.allclose``,
-``encoder_lib.checks`` ...). After every read-only course cell the grader
-calls ``__autograder_guard__.remember()`` (the helpers and imports that cell bound in
-the notebook), and before every test cell ``restore()``, silently: anything student
-code replaced (a builtin, ``torch.allclose``, a course helper rebound in the notebook,
-an IPython hook it added) is put back, and the names are returned for the report. It is a
-safeguard against the common tricks, not a security boundary (that is the sandbox).
+The guard (``kernel_sentinel.py``, loaded from beside this script) is an audit hook
+installed here, before ipykernel starts and before any student code. It snapshots the
+builtins and the functions the tests lean on (``torch.allclose``, ``encoder_lib.checks``
+...); at the grader's first request it hands over a key and snapshots IPython's
+execution path. From then on the grader runs every read-only course cell and every test
+cell through it: whatever student code replaced (a builtin, ``torch.allclose``, a course
+helper rebound in the notebook, an IPython hook, an input or AST transformer, a method of
+the shell or the kernel) is put back first, the cell's code reaches the interpreter
+unchanged, and the outcome comes back signed with the key.
 
 Standalone on purpose: inside the sandbox the course repository is not visible.
 """
-import builtins
-import importlib
 import json
 import os
 import shutil
 import sys
-import types
 
 GUARDED_MODULES = ("torch", "torch.nn.functional", "torch.testing", "numpy", "numpy.testing",
                    "math", "encoder_lib.checks")
@@ -57,100 +55,18 @@ def _seed_mpl_cache(mpl):
                 shutil.copyfile(src, os.path.join(target, name))
 
 
-class _Guard:
-    """Originals of guarded functions, and a way to put them back."""
-
-    def __init__(self):
-        self.builtins = dict(vars(builtins))
-        self.modules = {}
-        for name in GUARDED_MODULES:
-            try:
-                mod = importlib.import_module(name)
-            except Exception:
-                continue
-            attrs = {k: v for k, v in vars(mod).items()
-                     if callable(v) and not k.startswith("__")}
-            self.modules[name] = (mod, attrs)
-        self.names = {}   # notebook names bound by the course's read-only cells
-
-    def remember(self):
-        """Called after each read-only course cell: the functions, classes and modules
-        it left in the notebook's namespace are the course's, not the student's."""
-        import inspect
-        ns = get_ipython_shell().user_ns
-        for k, v in list(ns.items()):
-            if k.startswith("_"):
-                continue
-            if inspect.isfunction(v) or inspect.isbuiltin(v) or inspect.ismodule(v) or isinstance(v, type):
-                self.names[k] = v
-        return len(self.names)
-
-    def restore(self):
-        """Undo tampering; return the names that had been replaced."""
-        changed = []
-        b = vars(builtins)
-        for k, v in self.builtins.items():
-            if b.get(k, _MISSING) is not v:
-                b[k] = v
-                changed.append(f"builtins.{k}")
-        for name, (mod, attrs) in self.modules.items():
-            if sys.modules.get(name) is not mod:
-                sys.modules[name] = mod
-                changed.append(f"sys.modules[{name!r}]")
-            d = vars(mod)
-            for k, v in attrs.items():
-                if d.get(k, _MISSING) is not v:
-                    setattr(mod, k, v)
-                    changed.append(f"{name}.{k}")
-        try:
-            ns = get_ipython_shell().user_ns
-            for k, v in self.names.items():
-                if ns.get(k, _MISSING) is not v:
-                    ns[k] = v
-                    changed.append(f"notebook name {k!r}")
-        except Exception:
-            pass
-        try:
-            shell = get_ipython_shell()
-            for event, cbs in shell.events.callbacks.items():
-                mine = [cb for cb in cbs if _from_student(cb)]
-                for cb in mine:
-                    cbs.remove(cb)
-                if mine:
-                    changed.append(f"IPython {event} hook")
-        except Exception:
-            pass
-        if sys.gettrace() is not None:
-            sys.settrace(None)
-            changed.append("sys.settrace")
-        return changed
-
-
-_MISSING = object()
-
-
-def _from_student(cb):
-    """True for event callbacks defined in a notebook cell (not by a library)."""
-    func = getattr(cb, "__func__", cb)
-    code = getattr(func, "__code__", None)
-    filename = code.co_filename if code is not None else ""
-    module = getattr(func, "__module__", None)
-    return (module in ("__main__", None) or filename.startswith("<ipython-input")
-            or "/ipykernel_" in filename)
-
-
-def get_ipython_shell():
-    from IPython import get_ipython
-    return get_ipython()
-
-
 def _install_guard():
-    guard = _Guard()
-    mod = types.ModuleType("__autograder_guard__")
-    mod.restore = guard.restore
-    mod.remember = guard.remember
+    """The audit hook and the ``__autograder_guard__`` module (see kernel_sentinel.py)."""
+    import importlib.util
+
+    # python -I (as the sandbox runs it) does not put this script's folder on sys.path
+    spec = importlib.util.spec_from_file_location(
+        "kernel_sentinel", os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_sentinel.py"))
+    sentinel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sentinel)
+    mod = sentinel.install(GUARDED_MODULES)
     sys.modules["__autograder_guard__"] = mod
-    return guard
+    return mod
 
 
 def _probe(secrets):
@@ -186,7 +102,7 @@ def main(argv):
     _seed_mpl_cache(opts.get("--mpl"))
     # the script's own folder must not shadow anything; the notebook's folder is ''
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]
-    guard = _install_guard()
+    _install_guard()
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance()
     app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *rest])

@@ -22,25 +22,25 @@ def _fmt(x: float | None) -> str:
 def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
     got: dict = defaultdict(lambda: defaultdict(float))
     top: dict = defaultdict(float)
-    manual: dict = defaultdict(int)
+    pending: dict = defaultdict(float)     # points of written answers not graded yet
     students = sorted({r.student for r in rows})
     for r in rows:
         got[r.student][r.notebook] += r.score or 0.0
         if r.student == students[0]:
             top[r.notebook] += r.max_score
         if r.status == "manual":
-            manual[r.student] += 1
+            pending[r.student] += r.max_score
     short = {nb: nb.split("_")[0] for nb in notebooks}
     total_max = sum(top[nb] for nb in notebooks)
     name_w = max([len("student")] + [len(s) for s in students])
     head = f"{'student':<{name_w}}  " + "  ".join(f"{short[nb] + '/' + _fmt(top[nb]):>8}" for nb in notebooks)
-    head += f"  {'total/' + _fmt(total_max):>11}  {'%':>5}  manual"
+    head += f"  {'total/' + _fmt(total_max):>11}  {'%':>5}  pending"
     lines = [head, "-" * len(head)]
     for s in students:
         total = sum(got[s][nb] for nb in notebooks)
         pct = 100.0 * total / total_max if total_max else 0.0
         lines.append(f"{s:<{name_w}}  " + "  ".join(f"{_fmt(got[s][nb]):>8}" for nb in notebooks)
-                     + f"  {_fmt(total):>11}  {pct:5.1f}  {manual[s] or '':>6}")
+                     + f"  {_fmt(total):>11}  {pct:5.1f}  {_fmt(pending[s]) + ' pt' if pending[s] else '':>7}")
     if students:
         n = len(students)
         means = [sum(got[s][nb] for s in students) / n for nb in notebooks]
@@ -48,6 +48,9 @@ def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
         lines.append("-" * len(head))
         lines.append(f"{'mean':<{name_w}}  " + "  ".join(f"{m:8.1f}" for m in means)
                      + f"  {total_mean:11.1f}  {100 * total_mean / total_max if total_max else 0:5.1f}")
+    if any(pending.values()):
+        lines.append("pending: points of written answers that wait for a person (not 0: not graded yet); "
+                     "the totals hold only what is graded so far.")
     return lines
 
 
@@ -90,7 +93,8 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
     if manual:
         out.append(f"  {len(manual)} written answer(s) wait for manual grading "
                    f"(nbgrader formgrader on {files.get('gradebook', 'the gradebook')}).")
-    flagged = sorted({(p.student, p.notebook) for p in errors if p.kind in ("grader_error", "tampering")})
+    flagged = sorted({(p.student, p.notebook) for p in errors
+                      if p.kind in ("grader_error", "tampering", "manual_review")})
     for s, nb in flagged:
         out.append(f"  look at {s} / {nb} (flagged above)")
     if not manual and not flagged:

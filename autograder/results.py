@@ -95,8 +95,12 @@ def _status(grade: dict) -> tuple[str, str]:
         return "passed", ""
     if score > 0:
         return "partial", f"{ename}: {evalue}" if ename else ""
-    if ename == "NotImplementedError" or out.get("answer_error") == "NotImplementedError":
+    if out.get("answer_error") == "NotImplementedError" or (
+            ename == "NotImplementedError" and out.get("answered") is not True):
         return "not answered", "the exercise still raises NotImplementedError"
+    if ename == "NotImplementedError":
+        return "failed", ("the test reached an exercise that is not answered yet (NotImplementedError); "
+                          "this one was answered")
     return "failed", f"{ename}: {evalue}".strip(": ") if ename else "the test gave no credit"
 
 
@@ -164,5 +168,5 @@ def _event_words(e: dict) -> str:
         words = ERROR_WORDS.get(ename, "raised an error")
         return f"{where} {words} [{e['detail']}]"
     if e["kind"] == "tampering":
-        return f"before test {where}: {e['detail']}"
+        return f"at {where}: tampering: {e['detail']}"
     return f"{where}: {e['detail']}"

@@ -10,7 +10,11 @@ notebook's kernel is confined. Its kernelspec (:func:`write_kernelspec`) starts
   solutions, the gradebook or other students), no network (a fresh network namespace),
   its own process namespace (killing the sandbox kills everything student code
   started);
-- ``prlimit``: address space, processes, file size, CPU seconds, no core dumps;
+- ``sandbox_reach.py`` (``unshare`` mode only): a way through folders the kernel's
+  uid may not enter to what it needs (its Python, its scratch folder);
+- ``prlimit``: memory used (the data segment: address space merely reserved, as the
+  CUDA build of torch reserves gigabytes of it, does not count), processes, file size,
+  CPU seconds, no core dumps;
 - ``setpriv``: a separate unprivileged uid per worker, no supplementary groups, no new
   privileges;
 - ``python kernel_boot.py``: copies the release material into the scratch home,
@@ -34,7 +38,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BOOT_SCRIPT = HERE / "kernel_boot.py"
+SENTINEL_SCRIPT = HERE / "kernel_sentinel.py"   # imported by kernel_boot.py, from beside it
 LAUNCH_SCRIPT = HERE / "sandbox_launch.py"
+REACH_SCRIPT = HERE / "sandbox_reach.py"
 KERNEL_NAME = "autograder-sandbox"
 #: Where things appear inside the bubblewrap view.
 BOX_HOME = "/home/student"
@@ -47,7 +53,7 @@ POLICY_ENV = "AUTOGRADER_SANDBOX_POLICY"
 @dataclass
 class Limits:
     """Resource limits of one notebook's kernel."""
-    memory_mb: int = 4096          # address space of the kernel process (RLIMIT_AS)
+    memory_mb: int = 4096          # memory student code may use, on top of the kernel's own (see limit_argv)
     processes: int = 256           # processes + threads of the kernel's user (RLIMIT_NPROC)
     file_mb: int = 64              # largest file it may write (RLIMIT_FSIZE)
     cpu_s: int = 900               # CPU seconds of one kernel process (RLIMIT_CPU)
@@ -73,6 +79,7 @@ class SandboxPlan:
     python: str = sys.executable
     roots: list[str] = field(default_factory=list)   # read-only folders the kernel's Python needs
     hidden: list[str] = field(default_factory=list)  # paths student code must never see
+    baseline_mb: int = 0                         # memory a started kernel takes before student code runs
 
     # ------------------------------------------------------------------ detection
     @classmethod
@@ -101,8 +108,10 @@ class SandboxPlan:
             notes.append("isolation was switched off (--no-isolation)")
         candidates.append("plain")
         roots = python_roots(sys.executable)
+        baseline = kernel_baseline_mb(sys.executable)
         for mode in candidates:
-            plan = cls(mode=mode, root=root, limits=limits, roots=roots, hidden=secrets)
+            plan = cls(mode=mode, root=root, limits=limits, roots=roots, hidden=secrets,
+                       baseline_mb=baseline)
             probe, err = plan._probe(secrets)
             if probe is not None:
                 plan.protections = plan._protections(probe, secrets, notes)
@@ -157,7 +166,8 @@ class SandboxPlan:
                        "killing the sandbox kills every process student code started"
                        if self.mode in ("bwrap", "unshare") else why),
             Protection("resource limits", True,
-                       f"memory {lim.memory_mb} MB, {lim.processes} processes, files {lim.file_mb} MB, "
+                       f"memory {lim.memory_mb} MB for student code (the kernel itself takes "
+                       f"{self.baseline_mb} MB more), {lim.processes} processes, files {lim.file_mb} MB, "
                        f"CPU {lim.cpu_s} s" + (f", scratch {lim.scratch_mb} MB" if self.mode == "bwrap" else "")),
             Protection("wall-clock limit", True,
                        "per cell and per notebook; a kernel that ignores interrupts is killed"),
@@ -186,7 +196,6 @@ class SandboxPlan:
                     mpl_dir: Path | None, threads: int) -> tuple[list[str], dict]:
         """The command that starts a confined kernel, with ``{connection_file}`` and
         ``{boot_args}`` placeholders, and the kernel's (clean) environment."""
-        lim = self.limits
         uid = self.kernel_uid(slot)
         box = self.mode == "bwrap"
         home = BOX_HOME if box else str(workdir)
@@ -210,18 +219,45 @@ class SandboxPlan:
         if uid is not None:
             inner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--no-new-privs", "--", *inner]
-        limits = ["prlimit", f"--as={lim.memory_mb * 2**20}", f"--nproc={lim.processes}",
-                  f"--fsize={lim.file_mb * 2**20}", f"--cpu={lim.cpu_s}", "--core=0",
-                  f"--nofile={lim.open_files}", "--"]
+        limits = self.limit_argv()
         if self.mode == "bwrap":
             argv = ["bwrap", *self._bwrap_view(release_dir, runtime_dir, mpl_dir),
                     "--chdir", BOX_HOME, "--", *limits, *inner]
         elif self.mode == "unshare":
+            # the kernel's uid sees the machine's folders: in its own mount namespace,
+            # sandbox_reach.py opens a way to what it needs through folders it may not
+            # enter (a Python under /root, a course in a home folder)
+            reach = [] if uid is None else [
+                self.python, "-I", str(REACH_SCRIPT), json.dumps({
+                    "uid": uid,
+                    "ro": [*self.visible_roots(), str(BOOT_SCRIPT), str(release_dir),
+                           *([str(mpl_dir)] if mpl_dir else [])],
+                    "rw": [str(workdir), str(runtime_dir)]}), "--"]
             argv = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
-                    "--", *limits, *inner]
+                    "--", *reach, *limits, *inner]
         else:
             argv = [*limits, *inner]
         return argv, env
+
+    def limit_argv(self) -> list[str]:
+        """``prlimit`` with this plan's limits, ending in ``--`` (the command follows).
+
+        Memory is limited with RLIMIT_DATA, not RLIMIT_AS: since Linux 4.7 it counts the
+        heap and every private writable mapping (what ``malloc``, numpy and torch use),
+        but not address space reserved with ``PROT_NONE``, which the CUDA build of torch
+        and the CUDA runtime reserve by the gigabyte without touching (under an
+        address-space limit that build cannot even be imported). An allocation past the
+        limit fails, so student code gets a ``MemoryError`` the report names. The limit
+        is the student's ``memory_mb`` plus what the kernel takes before any student code
+        runs (:func:`kernel_baseline_mb`: about 0.3 GB with the CPU build of torch, 0.9 GB
+        with the CUDA build), so a notebook gets the same room whichever build grades it. Shared
+        memory (``mmap`` with ``MAP_SHARED``) is not counted; only a cgroup memory limit
+        would count it, and the grader does not manage cgroups.
+        """
+        lim = self.limits
+        return ["prlimit", f"--data={(lim.memory_mb + self.baseline_mb) * 2**20}", f"--nproc={lim.processes}",
+                f"--fsize={lim.file_mb * 2**20}", f"--cpu={lim.cpu_s}", "--core=0",
+                f"--nofile={lim.open_files}", "--"]
 
     def _bwrap_view(self, release_dir: Path, runtime_dir: Path, mpl_dir: Path | None) -> list[str]:
         lim = self.limits
@@ -261,6 +297,7 @@ class SandboxPlan:
             args += [*parents(path), "--ro-bind", path, path]
         args += [*parents(f"{BOX_OPT}/x"),
                  "--ro-bind", str(BOOT_SCRIPT), f"{BOX_OPT}/kernel_boot.py",
+                 "--ro-bind", str(SENTINEL_SCRIPT), f"{BOX_OPT}/kernel_sentinel.py",
                  "--ro-bind", str(release_dir), f"{BOX_OPT}/release",
                  *parents(str(runtime_dir)), "--bind", str(runtime_dir), str(runtime_dir)]
         if mpl_dir:
@@ -281,7 +318,8 @@ class SandboxPlan:
         d = json.loads(text)
         return cls(mode=d["mode"], root=d["root"], limits=Limits(**d["limits"]),
                    protections=[Protection(**p) for p in d["protections"]], python=d["python"],
-                   roots=d.get("roots", []), hidden=d.get("hidden", []))
+                   roots=d.get("roots", []), hidden=d.get("hidden", []),
+                   baseline_mb=d.get("baseline_mb", 0))
 
 
 _HELD: list = []   # lock files this process holds (released when it exits)
@@ -335,6 +373,27 @@ def python_roots(python: str = sys.executable) -> list[str]:
             continue
         roots = [r for r in roots if not r.startswith(p + "/")] + [p]
     return sorted(roots)
+
+
+#: Room for what a running kernel adds to its imports: thread stacks (8 MB each), the
+#: message buffers, IPython's state.
+KERNEL_MARGIN_MB = 128
+
+
+def kernel_baseline_mb(python: str = sys.executable) -> int:
+    """Memory (as RLIMIT_DATA counts it) the kernel takes before student code runs: its
+    Python with torch, numpy, matplotlib, ipykernel and encoder_lib imported, plus
+    :data:`KERNEL_MARGIN_MB`. The CUDA build of torch alone takes about 0.55 GB more than
+    the CPU build: measured, not assumed, so the student's share does not depend on it."""
+    code = ("import torch, numpy, matplotlib, ipykernel.kernelapp, encoder_lib\n"
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmData:')))\n")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "MALLOC_ARENA_MAX": "2",
+           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, cwd="/", env=env,
+                         timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"the kernel's Python cannot import what the notebooks need:\n{out.stderr[-2000:]}")
+    return int(out.stdout.split()[-1]) // 1024 + KERNEL_MARGIN_MB
 
 
 def write_kernelspec(data_dir: Path, python: str = sys.executable) -> Path:

@@ -167,9 +167,22 @@ class Worker:
         t_feedback = time.monotonic()
         self._export(job, course, feedback_ok)
         result = self._collect(job, gradebook, autograded, events, error)
+        self._mark_pending(job, result)
         self.timing = {"autograde_s": round(t_autograded - t_start, 2),
                        "feedback_s": round(t_feedback - t_autograded, 2)}
         return result
+
+    @staticmethod
+    def _mark_pending(job: dict, result: dict) -> None:
+        """Written answers wait for a person: their feedback says pending, not 0."""
+        from .feedback import mark_pending
+
+        for name, entry in result.items():
+            pending = {g["grade_id"]: float(g["max_score"]) for g in entry["grades"]
+                       if g["kind"] == "written" and g["needs_manual_grade"]}
+            page = Path(job["feedback_dir"]) / f"{name}.html"
+            if pending and page.is_file():
+                page.write_text(mark_pending(page.read_text(encoding="utf-8"), pending), encoding="utf-8")
 
     @staticmethod
     def _write_notes(job: dict, events: Path, path: Path) -> None:
@@ -212,6 +225,7 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
+        c.SandboxedExecute.guard = bool(self.ctx.get("guard", True))
         uid = self.plan.kernel_uid(self.uid_slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
         c.SandboxedExecute.runtime_dir = str(self.runtime)
@@ -308,6 +322,7 @@ def _test_outputs(path: Path) -> tuple[dict[str, dict], list[dict]]:
     nb = nbformat.read(path, as_version=4)
     out, cells = {}, []
     answer_error = None   # the error of the latest answer cell: its tests come after it
+    answered = True       # whether that answer cell no longer holds the release's stub
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
@@ -317,10 +332,18 @@ def _test_outputs(path: Path) -> tuple[dict[str, dict], list[dict]]:
                       "not_run": bool(first is not None and first.ename == "NotRun")})
         if meta.get("solution") and cell.cell_type == "code":
             answer_error = first.ename if first is not None else None
+            answered = not _still_stub(cell.source)
         if gid and cell.cell_type == "code" and first is not None:
             out[gid] = {"ename": first.ename, "evalue": str(first.evalue)[:500],
-                        "answer_error": answer_error if test else None}
+                        "answer_error": answer_error if test else None,
+                        "answered": answered if test else None}
     return out, cells
+
+
+def _still_stub(source: str) -> bool:
+    """Whether an answer cell still raises NotImplementedError as released (a line of
+    its own), i.e. the student did not answer it."""
+    return any(line.strip() == "raise NotImplementedError()" for line in source.splitlines())
 
 
 def _affected(cells: list[dict], event: dict) -> list[str]:

@@ -1,7 +1,12 @@
 """environment.yml (conda) and pyproject.toml (pip) describe the same environment."""
 import re
-import tomllib
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:   # the test extra installs tomli there
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda package names that differ from PyPI's
@@ -72,3 +77,17 @@ def test_python_versions_310_to_312_are_allowed():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     spec = SpecifierSet(meta["requires-python"])
     assert all(v in spec for v in ("3.10", "3.11", "3.12"))
+
+
+def test_licence_is_an_spdx_expression_and_the_build_backend_understands_it():
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    toml = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert toml["project"]["license"] == "Apache-2.0"   # PEP 639; a table is deprecated
+    backend = Requirement(next(r for r in toml["build-system"]["requires"] if r.startswith("setuptools")))
+    # setuptools 77 is the first that reads an SPDX licence string; an upper bound
+    # keeps a future major release from breaking installs unannounced
+    assert not backend.specifier.contains("76.1.0") and backend.specifier.contains("77.0.3")
+    assert any(s.operator in ("<", "<=") for s in backend.specifier), backend
+    assert Version("84.2.1") in backend.specifier   # the release this was last built with

@@ -61,6 +61,7 @@ class Case:
     says: str = ""                               # words the report must use for this student
     full02: bool = False                         # 02 handed in too and must score like the reference
     sandbox: bool = False                        # only safe (and only passes) inside the full sandbox
+    clean: bool = False                          # must not be flagged at all (harmless IPython use)
 
 
 def build_cases(out: Path) -> dict[str, Case]:
@@ -154,7 +155,163 @@ def build_cases(out: Path) -> dict[str, Case]:
         "    _logging.getLogger('student').warning('just a warning')\n"
         "    return _embed(*args, **kwargs)\n")
     cases["stderr_warnings"] = Case({f1: to_bytes(nb)}, set(), "stderr")
+
+    # ---- address space reserved but never touched, as the CUDA build of torch does on
+    # import: the memory limit counts memory used, so this student gets full marks
+    cases["reserves_16gb"] = Case({f1: with_quiz(RESERVE_16GB)}, set(), "")
+    cases.update(tamper_cases())
     return cases
+
+
+# ---- tampering with the kernel's execution path (issue 13). Each student answers quiz B
+# wrongly and bends IPython or the kernel so that later cells that look like tests turn
+# into `pass`: the test must still fail (0 points) and the report must say what was done.
+LOOKS_LIKE_A_TEST = "any(w in {src} for w in ('check_', 'assert', 'audit'))"
+WRONG = 'QUIZ_B_ANSWER = "c"'
+SPY_MARK = "SPY SAW:"
+
+
+def tamper_cases() -> dict[str, Case]:
+    test = LOOKS_LIKE_A_TEST
+    codes = {
+        "tamper_input_cleanup": ("input transformer (input_transformers_cleanup)", f"""
+def blank(lines):
+    return ["pass\\n"] if {test.format(src='"".join(lines)')} else lines
+get_ipython().input_transformers_cleanup.append(blank)"""),
+        "tamper_input_post": ("input transformer (input_transformers_post)", f"""
+def blank(lines):
+    return ["pass\\n"] if {test.format(src='"".join(lines)')} else lines
+get_ipython().input_transformers_post.append(blank)"""),
+        "tamper_ast": ("AST transformer", f"""
+import ast
+class Blank(ast.NodeTransformer):
+    def visit_Module(self, node):
+        src = ast.unparse(node)
+        return ast.fix_missing_locations(ast.parse("pass")) if {test.format(src='src')} else node
+get_ipython().ast_transformers.append(Blank())"""),
+        "tamper_transform_cell": ("shell.transform_cell", f"""
+ip = get_ipython()
+def transform_cell(raw_cell, _orig=ip.transform_cell):
+    return "pass\\n" if {test.format(src='raw_cell')} else _orig(raw_cell)
+ip.transform_cell = transform_cell"""),
+        "tamper_run_cell": ("InteractiveShell.run_cell_async (class)", f"""
+from IPython.core.interactiveshell import InteractiveShell
+_orig_run = InteractiveShell.run_cell_async
+async def run_cell_async(self, raw_cell, *args, **kwargs):
+    if {test.format(src='raw_cell')}:
+        raw_cell = "pass"
+        kwargs.pop("transformed_cell", None)
+        kwargs.pop("preprocessing_exc_tuple", None)
+    return await _orig_run(self, raw_cell, *args, **kwargs)
+InteractiveShell.run_cell_async = run_cell_async"""),
+        "tamper_execute_handler": ("execute_request handler", f"""
+kernel = get_ipython().kernel
+async def execute_request(stream, ident, parent, _orig=kernel.shell_handlers["execute_request"]):
+    code = parent["content"].get("code", "")
+    if {test.format(src='code')}:
+        parent["content"]["code"] = "pass"
+    return await _orig(stream, ident, parent)
+kernel.shell_handlers["execute_request"] = execute_request"""),
+        "tamper_do_execute": ("kernel.do_execute", f"""
+kernel = get_ipython().kernel
+async def do_execute(code, *args, _orig=kernel.do_execute, **kwargs):
+    if {test.format(src='code')}:
+        code = "pass"
+    return await _orig(code, *args, **kwargs)
+kernel.do_execute = do_execute"""),
+        "tamper_replaced_guard": ("never reached the grader's guard", """
+import sys, types
+fake = types.ModuleType("__autograder_guard__")
+fake.restore = lambda: []
+fake.receipt = lambda nonce: ("forged", "0" * 64)
+fake.handshake = lambda: "00" * 32
+sys.modules["__autograder_guard__"] = fake
+sys.audit = lambda *args: None"""),
+    }
+    cases = {name: Case({f"{NB1}.ipynb": with_quiz(code + "\n" + WRONG, answer=False)}, {QUIZ_TEST}, says)
+             for name, (says, code) in codes.items()}
+    # the grader's own entry points replaced: no later test can be verified, all score 0
+    cases["tamper_replaced_guard"].zero |= {"test_layer_norm", "test_embed"}
+
+    # replaced what the test relies on *while* the test ran (from inside the answer it calls)
+    nb = perfect()
+    cell(nb, "ex_embed").source = (
+        "import torch, encoder_lib.checks as C\n"
+        "def embed(*args, **kwargs):\n"
+        "    C.check_close = lambda *a, **k: None\n"
+        "    globals()['check_close'] = lambda *a, **k: None\n"
+        "    torch.allclose = lambda *a, **k: True\n"
+        "    return torch.zeros(1)\n")
+    cases["tamper_during_test"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, {"test_embed"}, "while this test ran")
+
+    # a spy with correct answers: prints every cell it sees, by every hook it can find, and
+    # once more from a later answer cell; no hidden test may reach the feedback
+    nb = perfect()
+    cell(nb, QUIZ).source = f"""
+import ast, builtins, sys
+SEEN = []
+def spy(where, text):
+    SEEN.append(text)
+    print({SPY_MARK!r}, where, text)
+def cleanup(lines):
+    spy("cleanup", "".join(lines)); return lines
+def post(lines):
+    spy("post", "".join(lines)); return lines
+class Tree(ast.NodeTransformer):
+    def visit_Module(self, node):
+        spy("ast", ast.unparse(node)); return node
+ip = get_ipython()
+ip.input_transformers_cleanup.append(cleanup)
+ip.input_transformers_post.append(post)
+ip.ast_transformers.append(Tree())
+ip.events.register("pre_run_cell", lambda info: spy("event", info.raw_cell))
+_compile = builtins.compile
+def compile(source, *args, **kwargs):
+    spy("compile", source if isinstance(source, str) else ast.unparse(source))
+    return _compile(source, *args, **kwargs)
+builtins.compile = compile
+from jupyter_client.session import Session   # below IPython: every message the kernel receives
+_deserialize = Session.deserialize
+def deserialize(self, *args, **kwargs):
+    msg = _deserialize(self, *args, **kwargs)
+    if isinstance(msg.get("content"), dict) and msg["content"].get("code"):
+        spy("message", msg["content"]["code"])
+    return msg
+Session.deserialize = deserialize
+for attempt in (lambda: sys.addaudithook(lambda event, args: spy("audit", repr(args)[:2000])),
+                lambda: sys.settrace(lambda frame, event, arg: spy("trace", repr(frame.f_code.co_consts)))):
+    try:
+        attempt()
+    except Exception as err:
+        print("spy refused:", err)
+{ANSWER}"""
+    cell(nb, "ex_embed").source += "\nprint('SPY LATER:', SEEN)\n"
+    cases["tamper_printing_spy"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, set(), "input transformer")
+
+    # correct work with harmless IPython use keeps full marks and is not flagged
+    cases["harmless_ipython"] = Case({f"{NB1}.ipynb": with_quiz("""%matplotlib inline
+%time _ = sum(range(10))
+import torch
+import matplotlib.pyplot as plt
+get_ipython().display_formatter.formatters["text/html"].for_type(
+    torch.Tensor, lambda t: f"<b>tensor of shape {tuple(t.shape)}</b>")
+plt.plot([1, 2, 3]); plt.show()""")}, set(), "", clean=True)
+
+    # reading the interpreter's memory: out of scope for in-process checks, flagged for a look
+    cases["ctypes_memory"] = Case({f"{NB1}.ipynb": with_quiz(
+        "import ctypes\nctypes.string_at(id(ctypes), 16)")}, set(), "ctypes")
+    return cases
+
+
+RESERVE_16GB = """\
+import ctypes, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+MAP_NORESERVE = 0x4000
+RESERVED = libc.mmap(None, 16 * 2**30, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+assert RESERVED not in (None, ctypes.c_void_p(-1).value), f"reserving 16 GB failed: errno {ctypes.get_errno()}"
+"""
 
 
 def write_zip(path: Path, ref: dict[str, bytes], cases: dict[str, Case]) -> None:
@@ -245,7 +402,7 @@ def test_every_kind_of_trouble_was_graded(run):
     if not full_sandbox():
         pytest.skip("the fork bomb, network, secret-reading and write-outside cases need the full "
                     "sandbox (root and bubblewrap: scripts/install_system_deps.sh); they were left out")
-    assert len(run.cases) >= 24   # plus, in the same zip, entries with ../ and an LMS-named file
+    assert len(run.cases) >= 36   # plus, in the same zip, entries with ../ and an LMS-named file
 
 
 def test_the_reference_student_gets_full_marks(run):
@@ -306,3 +463,56 @@ def test_feedback_hides_hidden_tests(run):
     assert "Quiz B: not the right answer" not in html
     assert "BEGIN HIDDEN TESTS" not in html
     assert "hidden tests: not shown" in html
+
+
+def hidden_test_lines(notebook: str = NB1) -> list[str]:
+    """The lines of every hidden-test region of the instructor's notebook."""
+    from autograder.feedback import BEGIN, END
+
+    nb = nbformat.read(SOLUTIONS_DIR / PART / f"{notebook}.ipynb", as_version=4)
+    lines, hidden = [], False
+    for c in nb.cells:
+        for line in c.source.splitlines():
+            if BEGIN.match(line):
+                hidden = True
+            elif END.match(line):
+                hidden = False
+            elif hidden and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+def test_harmless_ipython_use_is_not_flagged(run):
+    for student, case in run.cases.items():
+        if case.clean:
+            block = report_block(run.report, student)
+            assert f"! {NB1}" not in block, block
+
+
+def test_tampering_with_the_execution_path_is_named_in_the_report(run):
+    for student in [s for s in run.cases if s.startswith("tamper_")]:
+        block = report_block(run.report, student)
+        assert "tamper" in block.lower() or "guard" in block.lower(), (student, block)
+    assert "look at tamper_input_cleanup" in run.report
+
+
+def test_no_test_source_reaches_a_students_feedback(run):
+    import html as html_lib
+
+    hidden = hidden_test_lines()
+    assert len(hidden) >= 4
+    autograded = nbformat.read(run.out / "autograded" / "tamper_printing_spy" / PART / f"{NB1}.ipynb",
+                               as_version=4)
+    printed = "\n".join(str(v) for c in autograded.cells for o in c.get("outputs", [])
+                        for v in [o.get("text", ""), o.get("evalue", ""), *o.get("data", {}).values()])
+    # the spy ran, saw the grader's messages (test stubs included) and printed all it saw ...
+    assert SPY_MARK in printed and "SPY LATER:" in printed and "autograder.run" in printed
+    # ... and none of it is test source: sealed, not merely scrubbed from the feedback
+    assert not [line for line in hidden if line in printed]
+    for student in run.cases:
+        path = run.out / "feedback" / student / PART / f"{NB1}.html"
+        if not path.is_file():
+            continue
+        text = html_lib.unescape(path.read_text())
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, (student, leaked)

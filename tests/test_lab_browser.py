@@ -115,6 +115,15 @@ def _explorer_image(page) -> str:
     return page.locator(IMAGE).first.get_attribute("src") or ""
 
 
+def _wait_for_new_image(page, old: str) -> str:
+    """Wait until the explorer shows a picture other than ``old``; return it. The status
+    line is drawn separately and may change first, so it is no sign the picture did."""
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('.encoder-explorer .explorer-output img');"
+        " return img && img.src !== old; }", arg=old, timeout=WIDGET_UPDATE_S * 1000)
+    return _explorer_image(page)
+
+
 def _drive_notebook(page, url: str, shots: Path) -> None:
     page.goto(url, timeout=PAGE_LOAD_S * 1000)
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=PAGE_LOAD_S * 1000)
@@ -132,21 +141,19 @@ def _drive_notebook(page, url: str, shots: Path) -> None:
 
     # change the layer: the picture and the status line follow
     page.locator(".encoder-explorer .explorer-layer select").select_option(label="6")
-    page.wait_for_function(
-        "(old) => { const img = document.querySelector('.encoder-explorer .explorer-output img');"
-        " return img && img.src !== old; }", arg=before, timeout=WIDGET_UPDATE_S * 1000)
+    after_layer = _wait_for_new_image(page, before)
     page.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('layer 6')",
                            timeout=WIDGET_UPDATE_S * 1000)
-    after_layer = _explorer_image(page)
-    assert after_layer != before
+    assert after_layer.startswith("data:image/png"), after_layer[:80]
 
     # type a new sentence and press Enter
     box = page.locator(".encoder-explorer .explorer-sentence input")
     box.fill("the bank raised its interest rates")
     box.press("Enter")
+    after_sentence = _wait_for_new_image(page, after_layer)
     page.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('interest')",
                            timeout=WIDGET_UPDATE_S * 1000)
-    assert _explorer_image(page) != after_layer
+    assert after_sentence.startswith("data:image/png"), after_sentence[:80]
     explorer.scroll_into_view_if_needed()
     explorer.screenshot(path=str(shots / "explorer_after.png"))
     page.screenshot(path=str(shots / "explorer_page.png"))

@@ -99,15 +99,16 @@ def test_plot_attention_grid_titles_every_head_and_labels_the_outer_axes():
 
 def test_plot_attention_grid_picks_the_layer_and_sentence():
     attentions = (torch.zeros(2, 2, 3, 3), torch.stack([_weights(2, 3, 1), _weights(2, 3, 2)]))
-    fig = plot_attention_grid(attentions, ["x", "y", "z"], layer=1, index=1)
+    fig = plot_attention_grid(attentions, ["x", "y", "z"], layer=2, index=1)   # layer 2: attentions[1]
     first = [ax for ax in fig.axes if ax.images][0]
     assert torch.allclose(torch.as_tensor(first.images[0].get_array().data, dtype=torch.float32),
                           _weights(2, 3, 2)[0])
 
 
 def test_plot_attention_grid_rejects_a_layer_that_does_not_exist():
-    with pytest.raises(ValueError, match="2 layers"):
-        plot_attention_grid((torch.rand(1, 2, 3, 3),) * 2, ["a", "b", "c"], layer=2)
+    for layer in (0, 3):   # layers count from 1 (layer l produces H^l)
+        with pytest.raises(ValueError, match="2 layers, numbered 1 .. 2"):
+            plot_attention_grid((torch.rand(1, 2, 3, 3),) * 2, ["a", "b", "c"], layer=layer)
 
 
 # ---------------------------------------------------------------- grading
@@ -211,14 +212,15 @@ def test_hidden_tests_catch_answers_that_only_pass_the_visible_tests(graded):
 
 
 @pytest.mark.slow
-def test_visible_tests_pass_for_the_shortcut_answers(hermetic_jupyter, tmp_path):
-    """The shortcuts above really do pass the visible tests: so only the hidden part can
-    tell them apart (otherwise the previous test would prove nothing)."""
+def test_visible_tests_already_fail_the_shortcut_answers(hermetic_jupyter, tmp_path):
+    """The shortcuts above break rules the notebooks' text states (the mask from the
+    lengths, no library LayerNorm or softmax), so the visible tests must fail them before
+    grading does, with a message that names the rule: no point is lost silently."""
     from nbclient import NotebookClient
 
     from nbgrader_harness import release_notebook, solution_as_submission, with_cell_source
 
-    for nb, (replacements, _lost) in SHORTCUTS.items():
+    for nb, (replacements, lost) in SHORTCUTS.items():
         source = solution_as_submission(PART, nb)
         released = release_notebook(PART, nb)
         # the release's visible test cells with the solution's answers, then the shortcuts
@@ -229,8 +231,12 @@ def test_visible_tests_pass_for_the_shortcut_answers(hermetic_jupyter, tmp_path)
                                    if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
         for cell_id, code in replacements.items():
             released = with_cell_source(released, cell_id, code.strip("\n"))
-        NotebookClient(released, timeout=300, kernel_name="python3",
+        NotebookClient(released, timeout=300, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
-        errors = [c for c in released.cells if c.cell_type == "code"
-                  and any(o.output_type == "error" for o in c.get("outputs", []))]
-        assert not errors, f"{nb}: a visible test failed for the shortcuts: {errors[0].source[:200]}"
+        errors = {c.metadata["nbgrader"]["grade_id"]: next(o for o in c.outputs if o.output_type == "error")
+                  for c in released.cells if c.cell_type == "code"
+                  and any(o.output_type == "error" for o in c.get("outputs", []))}
+        assert set(errors) == lost, f"{nb}: the visible tests failed {sorted(errors)}, expected {sorted(lost)}"
+        for replaced in replacements:
+            own = "test_" + replaced.removeprefix("ex_")
+            assert "Rule:" in errors[own].evalue, f"{nb}: {own} fails without naming the rule: {errors[own].evalue}"

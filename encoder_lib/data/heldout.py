@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import torch
@@ -44,11 +45,19 @@ def special_mask(input_ids: torch.Tensor, tokenizer) -> torch.Tensor:
 
 
 def heldout_sentences(n: int = HELDOUT_SENTENCES, seed: int = HELDOUT_SEED) -> list[str]:
-    """A fixed sample of ``n`` dev-split sentences (definitions and examples)."""
-    dev = splits.pretraining_sentences("dev")
+    """A fixed sample of ``n`` dev-split sentences (definitions and examples), none of
+    which occurs in the train split's text (a few example sentences are shared by
+    synsets of different splits; those are left out)."""
+    return list(_sample(n, seed))
+
+
+@lru_cache(maxsize=8)
+def _sample(n: int, seed: int) -> tuple[str, ...]:
+    train = set(splits.pretraining_sentences("train"))
+    dev = sorted(set(splits.pretraining_sentences("dev")) - train)
     if not 0 < n <= len(dev):
         raise ValueError(f"the held-out set needs 1..{len(dev)} sentences, got {n}")
-    return random.Random(seed).sample(dev, n)
+    return tuple(random.Random(seed).sample(dev, n))
 
 
 def heldout_batches(tokenizer, max_length: int = 64, n: int = HELDOUT_SENTENCES,

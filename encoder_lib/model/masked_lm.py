@@ -10,15 +10,15 @@
     loss = cross_entropy(logits, labels[rows])
 
 What gathering first saves: the projection to the vocabulary costs 2 * d * V FLOPs
-per position, which for the course model (d = 192, V = 30,522: 11.7 MFLOP/token)
-is about 3x the whole 4-layer encoder (12 d^2 multiply-adds per layer for the
-projections and the feed-forward network, plus attention at seq 64: 3.7 MFLOP/token).
-Evaluating it only at the ~15 % selected rows cuts the forward cost per token from
-about 15.5 to 5.5 MFLOP (2.8x less, and the same again for the backward pass), and the
-logits' memory from 122 kB per position (30,522 fp32 values) on every position to the
-selected ones only: for a batch of 128 x 64 positions, 1.0 GB of logits (and as much
-again for their gradient) becomes about 0.15 GB. The result is the same loss, since
-the loss never looks at the other rows (``tests/test_masked_lm.py`` checks it).
+per position. For the course model (d = 128, 4 layers, feed-forward 512, V = 30,522)
+that is 7.8 MFLOP per token, 4.6x the whole encoder (12 d^2 multiply-adds per layer for
+the projections and the feed-forward network plus attention at seq 64: 1.7 MFLOP per
+token). Evaluating it only at the ~15 % selected rows cuts the forward cost from about
+9.5 to 2.9 MFLOP per token (3.3x less, and the same for the backward pass). The
+logits' memory shrinks alike: 122 kB per position (30,522 fp32 values), so for a batch
+of 128 x 64 positions 1.0 GB of logits (and as much again for their gradient) becomes
+about 0.15 GB. The loss is the same, since it never looks at the other rows
+(``tests/test_masked_lm.py`` checks it); ``bench/pretrain_speed.py`` measures the step.
 
 Without labels the model returns logits for every position, (batch, seq, vocab),
 for fill-in-the-blank demos. ``masked_lm_metrics`` gives held-out loss, perplexity

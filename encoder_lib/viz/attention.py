@@ -55,7 +55,9 @@ def plot_attention(attn, tokens: Sequence[str], layer: int | None = None, head: 
     attn: (seq, seq) for one head, or (heads, seq, seq) for a whole layer, in which case
     ``head`` picks one head and ``head=None`` shows the mean over heads.
     tokens: the seq token strings, in order (rows and columns).
-    layer, head: numbers shown in the title (counted from 0).
+    layer, head: numbers shown in the title. Layers count from 1, as in the course: layer l
+    produces H^l, so its weights are ``out.attentions[l - 1]`` (H^0 is the embeddings).
+    Heads count from 0.
     ax: draw on this Axes (a new figure when None).
     """
     import matplotlib.pyplot as plt
@@ -100,16 +102,17 @@ def plot_attention_grid(attentions, tokens: Sequence[str], layer: int, index: in
 
     attentions: the model's ``out.attentions``, a tuple with one (batch, heads, seq, seq)
     tensor per layer (a single (batch, heads, seq, seq) or (heads, seq, seq) tensor is
-    accepted too). index: which sentence of the batch. The colour scale is shared by all
+    accepted too). layer: 1 .. L, as in the course: layer l produces H^l, and its
+    weights are ``attentions[l - 1]``. index: which sentence of the batch. The colour scale is shared by all
     heads, so their heatmaps can be compared.
     """
     import matplotlib.pyplot as plt
 
     if isinstance(attentions, (tuple, list)):
-        if not -len(attentions) <= layer < len(attentions):
-            raise ValueError(f"layer={layer} is out of range: the model has {len(attentions)} layers "
-                             f"(0 .. {len(attentions) - 1})")
-        a = _as_array(attentions[layer], "attentions[layer]")
+        if not 1 <= layer <= len(attentions):
+            raise ValueError(f"layer={layer} is out of range: the model has {len(attentions)} layers, "
+                             f"numbered 1 .. {len(attentions)} (layer l produces H^l)")
+        a = _as_array(attentions[layer - 1], "attentions[layer - 1]")
     else:
         a = _as_array(attentions, "attentions")
     if a.ndim == 4:

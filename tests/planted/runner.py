@@ -1,22 +1,27 @@
 """Run planted student submissions in the student's view and in the grader's, fast.
 
     python tests/planted/runner.py tests/planted/01_tokens_to_vectors.json  > results.json
+    python tests/planted/runner.py --summary tests/planted/*.json           # the figures
 
 A corpus file (made by ``scripts/make_planted_bugs.py``) names a notebook and holds
 *variants*: one answer cell of the solution notebook replaced by a buggy or an
 alternative answer. For each variant this runs the notebook's code cells in order in
-one Python process, twice:
+one Python process and records, for every test cell, two outcomes:
 
-- **student view**: every test cell as the release has it (visible tests only);
-- **grading view**: every test cell as the solutions have it (hidden tests included),
-  which is what nbgrader runs when it grades.
+- **student view**: the cell as the release has it (its visible tests);
+- **grading view**: the cell as the solutions have it, which nbgrader runs when it
+  grades. The whole cell is its visible part with the hidden part inserted, so it
+  passes exactly when the visible part passes and then the hidden part does; the
+  runner runs the release cell, then the hidden part, in one pass.
 
-A test cell *fails* when it raises or writes to stderr (nbgrader gives such a cell no
-points). To stay cheap, the cells before a variant's answer cell run once per view and
-notebook (with the correct answers); each variant starts from a copy of that namespace
-and runs only its own cell and the ones after it. The output is JSON:
-``{variant_id: {"student": {test_id: error or null}, "grading": {...}}}`` plus the
-baseline (no variant) under ``"solution"``.
+A cell *fails* when it raises or writes to stderr (nbgrader gives such a cell no
+points). To stay cheap, the cells before a variant's answer cell run once per notebook
+(with the correct answers); each variant starts from a copy of that namespace and runs
+its own cell and, of the ones after it, those that read a name its cell (or a cell run
+after it) binds; the others would do what they did for the solution, so their names
+are taken from the solution's run and their tests count as passed. The output is JSON:
+``{notebook: {variant_id: {"student": {test_id: error or null}, "grading": {...}}}}``,
+with the unchanged solution as variant ``"solution"``.
 """
 from __future__ import annotations
 
@@ -24,13 +29,11 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import sys
 import traceback
 from pathlib import Path
-
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ["NBGRADER_EXECUTION"] = "autograde"      # grading mode, as under nbgrader
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -83,8 +86,41 @@ def run_cell(source: str, ns: dict, name: str) -> str | None:
     return f"wrote to stderr: {err.getvalue().strip()[:500]}" if err.getvalue().strip() else None
 
 
+#: An answer cell that only sets quiz answers starts like this in the release.
+QUIZ_ANSWER = re.compile(r"^\s*(Q\w*|QUIZ_\w*)\s*=\s*None", re.MULTILINE)
+
+
+def quiz_tests(assignment: str, notebook: str) -> set[str]:
+    """Test cells of quizzes: those whose nearest answer cell above sets a quiz answer.
+    Their hidden tests check the answer itself, so they may take points that no visible
+    test shows; the rule "no point lost silently" is about code exercises."""
+    solution = nbformat.read(REPO_ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
+    quiz, out = False, set()
+    for cell in solution.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            quiz = bool(QUIZ_ANSWER.search(cell.source))
+        elif _is_test(cell) and quiz:
+            out.add(meta["grade_id"])
+    return out
+
+
+def hidden_part(source: str) -> str:
+    """The lines of a test cell between its hidden-test markers (markers excluded)."""
+    out, hidden = [], False
+    for line in source.splitlines():
+        if line.strip() == "### BEGIN HIDDEN TESTS":
+            hidden = True
+        elif line.strip() == "### END HIDDEN TESTS":
+            hidden = False
+        elif hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
 def notebook_cells(assignment: str, notebook: str) -> list[dict]:
-    """The code cells in order: grade id, kind, and source in each view."""
+    """The code cells in order: grade id, whether it is a test, the source the student
+    runs and, for tests, the hidden part the grader adds."""
     solution = nbformat.read(REPO_ROOT / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
     release = nbformat.read(REPO_ROOT / "notebooks" / assignment / f"{notebook}.ipynb", as_version=4)
     released = {_grade_id(c): c.source for c in release.cells if _grade_id(c)}
@@ -94,46 +130,122 @@ def notebook_cells(assignment: str, notebook: str) -> list[dict]:
             continue
         gid = _grade_id(cell) or f"cell{index}"
         test = _is_test(cell)
-        answer = student_source(cell.source)
         cells.append({"id": gid, "test": test,
-                      "student": released.get(gid, cell.source) if test else answer,
-                      "grading": cell.source if test else answer})
+                      "source": released[gid] if test else student_source(cell.source),
+                      "hidden": hidden_part(cell.source) if test else ""})
     return cells
 
 
-def run_corpus(corpus: dict) -> dict:
-    cells = notebook_cells(corpus["assignment"], corpus["notebook"])
-    position = {c["id"]: i for i, c in enumerate(cells)}
-    variants = [{"id": "solution", "grade_id": cells[0]["id"], "source": None}] + corpus["variants"]
-    variants.sort(key=lambda v: position[v["grade_id"]])
-    results: dict = {v["id"]: {} for v in variants}
-    for view in ("student", "grading"):
-        base: dict = {"__name__": "__main__"}
-        done = 0                                     # cells [0, done) have run in `base`
-        for variant in variants:
-            start = position[variant["grade_id"]]
-            for cell in cells[done:start]:
-                run_cell(cell[view], base, cell["id"])
-            done = start
-            ns = dict(base)
-            outcome = {}
-            for cell in cells[start:]:
-                source = cell[view]
-                if cell["id"] == variant["grade_id"] and variant["source"] is not None:
-                    source = variant["source"]
-                error = run_cell(source, ns, cell["id"])
+def names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell reads, names it binds), function bodies included."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    reads, binds = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return reads, binds
+
+
+def run_cells(cells: list[dict], ns: dict, replace: dict | None = None, saved: dict | None = None) -> dict:
+    """Run ``cells`` in ``ns`` (``replace``: grade id -> source); outcome of each test.
+
+    With ``saved`` (cell id -> the names that cell bound in the solution's run), a cell
+    that reads nothing the replaced cell (or a cell run after it) bound is not run: it
+    would do what it did for the solution, so its names are taken from that run and its
+    test outcome is the solution's (a pass)."""
+    outcome, changed = {}, set()
+    for cell in cells:
+        source = (replace or {}).get(cell["id"], cell["source"])
+        if saved is not None and cell["id"] not in (replace or {}):
+            reads = cell["reads"] | names(cell["hidden"])[0]
+            if not reads & changed and cell["id"] in saved:
+                ns.update(saved[cell["id"]])
                 if cell["test"]:
-                    outcome[cell["id"]] = error
-            results[variant["id"]][view] = outcome
+                    outcome[cell["id"]] = (None, None)
+                continue
+        student = run_cell(source, ns, cell["id"])
+        grading = student
+        if cell["test"] and student is None and cell["hidden"].strip():
+            grading = run_cell(cell["hidden"], ns, cell["id"] + " (hidden tests)")
+        changed |= names(source)[1] | (names(cell["hidden"])[1] if cell["test"] else set())
+        if cell["test"]:
+            outcome[cell["id"]] = (student, grading)
+    return outcome
+
+
+def run_corpus(corpus: dict) -> dict:
+    import torch
+    torch.set_num_threads(1)        # small tensors; the notebooks' runners share the cores
+    cells = notebook_cells(corpus["assignment"], corpus["notebook"])
+    for cell in cells:
+        cell["reads"], cell["binds"] = names(cell["source"])
+    position = {c["id"]: i for i, c in enumerate(cells)}
+    # the solution first: every cell, keeping what each cell bound for the variants
+    ns: dict = {"__name__": "__main__"}
+    saved: dict = {}
+    outcome = {}
+    for cell in cells:
+        outcome.update(run_cells([cell], ns))
+        binds = cell["binds"] | (names(cell["hidden"])[1] if cell["test"] else set())
+        saved[cell["id"]] = {n: ns[n] for n in binds if n in ns}
+    results: dict = {"solution": {"student": {k: s for k, (s, _) in outcome.items()},
+                                  "grading": {k: g for k, (_, g) in outcome.items()}}}
+    variants = sorted(corpus["variants"], key=lambda v: position[v["grade_id"]])
+    base: dict = {"__name__": "__main__"}
+    done = 0                                          # cells [0, done) have run in `base`
+    for variant in variants:
+        start = position[variant["grade_id"]]
+        run_cells(cells[done:start], base)
+        done = start
+        outcome = run_cells(cells[start:], dict(base), {variant["grade_id"]: variant["source"]}, saved)
+        results[variant["id"]] = {"student": {k: s for k, (s, _) in outcome.items()},
+                                  "grading": {k: g for k, (_, g) in outcome.items()}}
     return results
 
 
+def summary(corpora: list[dict], results: dict) -> str:
+    """The figures: bugs the visible tests catch, points lost silently, alternatives at
+    full marks, per notebook and in all."""
+    lines, totals = [], [0, 0, 0, 0, 0]
+    for corpus in corpora:
+        outcome = results[corpus["notebook"]]
+        bugs = [v for v in corpus["variants"] if v["kind"] == "bug"]
+        alts = [v for v in corpus["variants"] if v["kind"] == "alternative"]
+        quizzes = quiz_tests(corpus["assignment"], corpus["notebook"])
+        fails = {v["id"]: ({t for t, e in outcome[v["id"]]["student"].items() if e},
+                           {t for t, e in outcome[v["id"]]["grading"].items() if e and t not in quizzes})
+                 for v in bugs + alts}
+        caught = sum(bool(fails[v["id"]][0]) for v in bugs)
+        silent = sum(bool(fails[v["id"]][1] - fails[v["id"]][0]) for v in bugs)
+        full = sum(not fails[v["id"]][1] for v in alts)
+        figures = [caught, len(bugs), silent, full, len(alts)]
+        totals = [a + b for a, b in zip(totals, figures)]
+        lines.append(f"{corpus['notebook']}: bugs caught by a visible test {caught}/{len(bugs)}, "
+                     f"bugs losing code points silently {silent}, alternatives at full marks {full}/{len(alts)}")
+    lines.append(f"all: bugs caught by a visible test {totals[0]}/{totals[1]}, bugs losing code points silently "
+                 f"{totals[2]}, alternatives at full marks {totals[3]}/{totals[4]}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
-    out = {}
-    for path in argv:
-        corpus = json.loads(Path(path).read_text(encoding="utf-8"))
-        out[corpus["notebook"]] = run_corpus(corpus)
-    json.dump(out, sys.stdout, indent=1)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["NBGRADER_EXECUTION"] = "autograde"      # grading mode, as under nbgrader
+    show_summary = "--summary" in argv
+    paths = [a for a in argv if a != "--summary"]
+    corpora = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+    out = {corpus["notebook"]: run_corpus(corpus) for corpus in corpora}
+    if show_summary:
+        print(summary(corpora, out))
+    else:
+        json.dump(out, sys.stdout, indent=1)
     return 0
 
 
