@@ -23,6 +23,10 @@ and four of them handed in Part 2 (notebook 04) as well:
 - ``eve``  everything right, but the training-loop cell (an ordinary cell students may
   edit) was broken by a typo, so it and the cells after it fail: no test depends on them.
 
+In Part 3 (``LATER_PARTS``) ada, dan, finn and the 15 others do as in Part 1 (finn's
+notebooks are Colab copies), ben hands in the release, cleo the first half of the
+exercises, and eve and gia hand in everything right.
+
 Deterministic: a test regenerates the cohort and compares it byte for byte with the
 committed one, so run this again whenever the notebooks change.
 """
@@ -49,6 +53,8 @@ TRAINING_CALL = "loss = training_step(model, batch, optimizer, scaler, policy, r
 OTHERS = ["hana", "ivan", "jon", "kai", "lea", "max", "nia", "omar", "pia", "quinn", "rosa", "sam",
           "tara", "uma", "vic"]
 DEFAULT_OUT = REPO / "autograder" / "demo_cohort"
+#: Parts handed in by the whole class, each with its own seeded choices: (assignment, notebooks).
+LATER_PARTS = [("part3_adaptation", ["05_finetuning", "06_context_tasks"])]
 
 
 def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict[str, dict[str, bytes]]:
@@ -107,7 +113,32 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
                 doc = wrong_quizzes(doc)
             files[f"{nb}.ipynb"] = to_bytes(doc)
         students[name] = files
+    for part, notebooks in LATER_PARTS:
+        add_later_part(students, part, notebooks, solutions, release)
     return students
+
+
+def add_later_part(students: dict[str, dict[str, bytes]], part: str, notebooks: list[str],
+                   solutions: Path, release: Path) -> None:
+    """Add one later part's notebooks to every student of the class (its own seeded
+    random numbers, so adding a part leaves the others' bytes as they were)."""
+    def sub(nb, solved=None):
+        return submission(part, nb, solved, solutions_dir=solutions, release_dir=release)
+
+    rng = random.Random(f"2024:{part}")
+    for i, nb in enumerate(notebooks):
+        ex = exercises(part, nb, release)
+        students["ada"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        students["ben"][f"{nb}.ipynb"] = to_bytes(sub(nb, set()))
+        students["cleo"][f"{nb}.ipynb"] = to_bytes(sub(nb, set(ex[: len(ex) // 2])))
+        students["dan"][f"{nb}.ipynb"] = to_bytes(wrong_quizzes(sub(nb)))
+        students["eve"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        students["finn"][f"Copy of {nb}.ipynb"] = colab_bytes(sub(nb), seed=len(NOTEBOOKS) + i)
+        students["gia"][f"{nb}.ipynb"] = to_bytes(sub(nb))
+        for name in OTHERS:
+            share = rng.uniform(0.3, 1.0)
+            doc = sub(nb, {e for e in ex if rng.random() < share})
+            students[name][f"{nb}.ipynb"] = to_bytes(wrong_quizzes(doc) if rng.random() < 0.4 else doc)
 
 
 def _cell(nb, grade_id: str):

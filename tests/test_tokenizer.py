@@ -314,11 +314,16 @@ def test_the_model_tokenizer_json_agrees_with_the_vocab_file(tok, corpus):
 def test_basic_tokenization_of_every_code_point_matches_hugging_face(hf):
     # Each character between letters: shows whether it is dropped, becomes a space, is
     # split off as punctuation or a CJK ideograph, loses its accent or changes case.
+    # Our tokenizer follows the running Python's Unicode database (Python 3.10 has
+    # Unicode 13, 3.11 Unicode 14, ...); a code point that database does not know yet
+    # (category Cn) may be a letter with a lower-case form in Hugging Face's newer tables,
+    # so only the code points this Python knows are compared.
     bk = hf.backend_tokenizer
     chunk = 512
     bad = []
     for start in range(0, 0x110000, chunk):
-        cps = [c for c in range(start, start + chunk) if not 0xD800 <= c <= 0xDFFF]
+        cps = [c for c in range(start, start + chunk)
+               if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
         text = " ".join("a" + chr(c) + "Zb" for c in cps)
         theirs = [w for w, _ in bk.pre_tokenizer.pre_tokenize_str(bk.normalizer.normalize_str(text))]
         if basic_tokenize(text) != theirs:
