@@ -41,6 +41,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from encoder_lib.data import supersense                                    # noqa: E402
+from encoder_lib.device import cpu_name                                    # noqa: E402
 from encoder_lib.finetune import FinetuneConfig, finetune, load_start     # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -69,14 +70,7 @@ STARTS = {
 
 def machine() -> dict:
     """What the numbers ran on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),

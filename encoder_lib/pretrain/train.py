@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from ..data.corpus import pretraining_corpus
 from ..data.heldout import heldout_batches, unigram_baseline
 from ..data.masking import IGNORE_INDEX
-from ..device import get_device, precision_policy
+from ..device import cpu_name, get_device, precision_policy
 from ..model import EncoderForMaskedLM, masked_lm_metrics
 from ..tokenizer import WordPieceTokenizer
 from .batches import BatchPlan
@@ -57,14 +57,7 @@ def code_version() -> str:
 
 def machine() -> str:
     """One line naming the machine a run used (for the model card)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores ({cpu}){gpu}"
 
