@@ -20,12 +20,13 @@ import io
 import torch
 
 from .similarity import SIMILARITY_LABEL, cosine_similarity_matrix, draw_heatmap
+from .widget_display import WidgetDisplay
 
 DEFAULT_SENTENCE = "he sat on the bank of the river and watched the currents"
 MEAN_OF_HEADS = -1
 
 
-class EncoderExplorer:
+class EncoderExplorer(WidgetDisplay):
     """The explorer's widgets and state. ``.widget`` is the ipywidgets box; the object
     displays as that box. ``.sentence``, ``.layer``, ``.head`` are the controls,
     ``.output`` holds the figure and ``.status`` a one-line summary."""
@@ -69,22 +70,6 @@ class EncoderExplorer:
         self.widget.add_class("encoder-explorer")
         for control in (self.sentence, self.layer, self.head):
             control.observe(self._on_change, names="value")
-        self.update()
-
-    # ------------------------------------------------------------------ display
-    def _ipython_display_(self):
-        # delegate to the widget: ipywidgets 8 renders through _repr_mimebundle_, the
-        # ipywidgets 7.7 that Colab keeps through its own _ipython_display_
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs):
-        if hasattr(self.widget, "_repr_mimebundle_"):
-            return self.widget._repr_mimebundle_(**kwargs)
-        return {"text/plain": repr(self.widget)}
-
-    def _on_change(self, change) -> None:
         self.update()
 
     # ----------------------------------------------------------------- compute

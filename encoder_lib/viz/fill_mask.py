@@ -23,6 +23,8 @@ from typing import Mapping
 
 import torch
 
+from .widget_display import WidgetDisplay
+
 DEFAULT_SENTENCE = "a [MASK] is a domestic animal that barks."
 MASK_PATTERN = re.compile(r"\[mask\]", re.IGNORECASE)   # "[mask]" typed in lower case counts too
 
@@ -94,7 +96,7 @@ def predictions_html(predictions: list[MaskPrediction], title: str = "") -> str:
     return head + f"<table class='fill-mask-table'><tr>{cols}</tr>{''.join(rows)}</table>"
 
 
-class FillMaskWidget:
+class FillMaskWidget(WidgetDisplay):
     """The fill-in-the-blank widget. ``.widget`` is the ipywidgets box (the object
     displays as it); ``.sentence`` and ``.top_k`` are the controls, ``.status`` a
     one-line summary and ``.output`` the tables (one per model); ``.predictions``
@@ -129,19 +131,6 @@ class FillMaskWidget:
         self.widget.add_class("fill-mask")
         for control in (self.sentence, self.top_k):
             control.observe(self._on_change, names="value")
-        self.update()
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs):
-        if hasattr(self.widget, "_repr_mimebundle_"):
-            return self.widget._repr_mimebundle_(**kwargs)
-        return {"text/plain": repr(self.widget)}
-
-    def _on_change(self, change) -> None:
         self.update()
 
     def update(self) -> None:
