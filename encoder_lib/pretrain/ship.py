@@ -17,11 +17,19 @@ from pathlib import Path
 from ..model import EncoderConfig, EncoderForMaskedLM
 from ..tokenizer import WordPieceTokenizer
 
-COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=1 python -m encoder_lib.pretrain "
+COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=2 python -m encoder_lib.pretrain "
            "--preset course --out-dir runs/course && python -m encoder_lib.pretrain.ship runs/course "
            "encoder_lib/checkpoints/course")
 FILES = ("model.safetensors", "config.json", "history.json")
 RESULT = "heldout.json"      # the shipped weights scored on the held-out set, and the baseline
+
+
+def _load_note(run: dict) -> str:
+    load = run.get("load_average_at_start")
+    if load is None:
+        return "Other jobs on the machine were not recorded."
+    return (f"Load average when the run started: {load:.2f} (other work on the machine slows the run "
+            f"and lengthens the time below; it does not change the result).")
 
 
 def _fmt_seconds(s: float) -> str:
@@ -98,7 +106,7 @@ re-check):
 - Seed: {pre['seed']} (initialisation, batch order, masks and dropout all follow from it).
 - Code version: `{config['code_version']}`
 - Machine: {run['machine']}; {run['processes']} process(es) x {run['threads_per_process']} thread(s),
-  {run['device']}, {run['precision']}, torch {run['torch']}. The machine was shared with other jobs.
+  {run['device']}, {run['precision']}, torch {run['torch']}. {_load_note(run)}
 - Time: {_fmt_seconds(run["seconds"])} for the pre-training run ({pre['max_steps']} steps of
   {pre['batch_size']} sentences, held-out evaluations and checkpoints included).
 

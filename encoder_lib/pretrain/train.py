@@ -103,6 +103,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     """Run (or continue) pre-training; returns a summary. ``stop_at_step`` ends the loop
     after that many steps without writing anything more (an interruption, for tests)."""
     started = time.perf_counter()
+    load_at_start = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     rank, world, device = setup_processes(config)
     is_main = rank == 0
     policy = precision_policy(device)
@@ -163,6 +164,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
         history["run"] = {"seconds": round(prior_seconds + time.perf_counter() - started, 1),
                           "machine": machine(), "device": str(device), "precision": policy.name,
                           "processes": world, "threads_per_process": torch.get_num_threads(),
+                          "load_average_at_start": history.get("run", {}).get("load_average_at_start", load_at_start),
                           "torch": torch.__version__}
 
     def checkpoint(step: int) -> None:
