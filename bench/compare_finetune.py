@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from encoder_lib.data import supersense                                    # noqa: E402
 from encoder_lib.device import cpu_name                                    # noqa: E402
 from encoder_lib.finetune import FinetuneConfig, finetune, load_start     # noqa: E402
+from encoder_lib import results as shipped_results                        # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "finetune_compare"
@@ -274,6 +275,10 @@ def write_outputs(results: dict, out: Path) -> None:
     for path in plot(results, out):
         print(f"wrote {path}")
     print(f"wrote {out / (NAME + '.json')} and {out / (NAME + '.md')}")
+    if out.resolve() == RESULTS.resolve():               # the committed results: ship a copy in the package
+        copy_path = shipped_results.path(NAME)
+        copy_path.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {copy_path} (what notebook 05 shows where only encoder_lib is installed)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,9 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out = args.out or (Path("runs/compare_quick") if args.quick else RESULTS)
     if args.render:
-        results = json.loads((args.out / f"{NAME}.json").read_text())
-        (args.out / f"{NAME}.md").write_text(render_markdown(results))
-        plot(results, args.out)
+        write_outputs(json.loads((args.out / f"{NAME}.json").read_text()), args.out)
         return 0
     if args.quick:
         args.sizes, args.seeds, args.steps_scale, args.dev_size, args.test_size = [100, 200], [0, 1], 0.05, 100, 200

@@ -59,3 +59,12 @@ def test_markdown_summary_matches_a_hand_computed_mean(compare):
     table = compare.summarise({"sizes": [10], "runs": runs})
     assert table["from scratch", 10]["acc"] == pytest.approx(40.0)
     assert table["from scratch", 10]["acc_sd"] == pytest.approx((800 / 3) ** 0.5)
+
+
+def test_the_package_ships_the_committed_results_for_notebook_05(compare, results):
+    from encoder_lib import results as shipped
+    assert shipped.load(compare.NAME) == results, (
+        "encoder_lib/results/finetune_compare.json differs from bench/results/finetune_compare.json: "
+        "python bench/compare_finetune.py --render")
+    with pytest.raises(ValueError, match="no committed results named"):
+        shipped.path("nope")

@@ -127,7 +127,7 @@ PRESETS: dict[str, dict] = {
     # table is 80 % of them), WordNet's short sentences fit in 64 tokens (99.96 % of them).
     # 10,000 steps of 128 sentences are about 10 passes over the 132 k training sentences:
     # a 1,200-step run (one pass) only reached loss 6.7 against the unigram's 7.4 and gave
-    # part 3 nothing to build on. About 35 minutes on a quiet 2-core CPU.
+    # part 3 nothing to build on. About 45 minutes on a 2-core CPU (`make checkpoint`).
     "course": dict(max_steps=10_000, warmup_steps=300, eval_every=500, checkpoint_every=1000,
                    save_dtype="float16"),
     # A laptop CPU in about 10 minutes: narrower and shallower, shorter sequences.

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..model import EncoderConfig, EncoderForMaskedLM
 from ..tokenizer import WordPieceTokenizer
 
-COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=2 python -m encoder_lib.pretrain "
+COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=1 python -m encoder_lib.pretrain "
            "--preset course --out-dir runs/course && python -m encoder_lib.pretrain.ship runs/course "
            "encoder_lib/checkpoints/course")
 FILES = ("model.safetensors", "config.json", "history.json")
