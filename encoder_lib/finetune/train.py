@@ -203,6 +203,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
     # --- resume an interrupted run ---
     out_dir = Path(config.out_dir) if config.out_dir else None
     start_epoch, history, best_acc, best_state, bad_epochs, step_losses = 0, [], -1.0, None, 0, []
+    best_dev = None                                    # the kept epoch's dev metrics
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         last = out_dir / "last.pt"
@@ -215,7 +216,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
             scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["rng"])
             start_epoch, history = state["epoch"], state["history"]
-            step_losses = state.get("step_losses", [])
+            step_losses, best_dev = state.get("step_losses", []), state.get("best_dev")
             best_acc, best_state, bad_epochs = state["best_acc"], state["best_state"], state["bad_epochs"]
 
     # --- the loop ---
@@ -260,6 +261,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
         if dev_metrics["accuracy"] > best_acc:             # early stopping on dev accuracy
             best_acc, bad_epochs = dev_metrics["accuracy"], 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_dev = dev_metrics
         else:
             bad_epochs += 1
         if out_dir is not None:
@@ -267,7 +269,7 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                         "rng": torch.get_rng_state(), "epoch": epoch + 1, "history": history,
                         "best_acc": best_acc, "best_state": best_state, "bad_epochs": bad_epochs,
-                        "step_losses": step_losses},
+                        "step_losses": step_losses, "best_dev": best_dev},
                        out_dir / "last.pt.tmp")
             (out_dir / "last.pt.tmp").replace(out_dir / "last.pt")   # never a half-written file
         if bad_epochs >= config.patience:
@@ -276,7 +278,10 @@ def finetune(config: FinetuneConfig, *, encoder=None, tokenizer=None, train=None
     # --- the best epoch's model, scored ---
     model.load_state_dict(best_state)
     best_epoch = 1 + max(range(len(history)), key=lambda i: (history[i]["dev_accuracy"], -i))
-    dev_metrics = evaluate(model, dev_enc, config.batch_size, policy, features.get("dev"))
+    # the kept weights were scored on dev when they were kept; evaluating is deterministic,
+    # so that score stands (a run saved before best_dev was kept is scored again)
+    dev_metrics = best_dev if best_dev is not None else evaluate(model, dev_enc, config.batch_size, policy,
+                                                                 features.get("dev"))
     test_metrics = (evaluate(model, test_enc, config.batch_size, policy, features.get("test"))
                     if test_enc is not None else None)
     model.eval()
