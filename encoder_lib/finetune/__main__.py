@@ -6,8 +6,8 @@
     python -m encoder_lib.finetune --task wic --init minilm --train-size 2000
 
 Settings come from the defaults of FinetuneConfig (of WicConfig with ``--task wic``),
-then the JSON file of ``--config``, then the flags given (one flag per field). Bad input ends with one clear line on
-stderr and exit status 2, not a stack trace.
+then the JSON file of ``--config``, then the flags given (one flag per field). Bad
+input ends with one clear line on stderr and exit status 2, not a stack trace.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ class FinetuneConfig:
     train_size: int | None = 2000   # labelled training items (nested stratified subset; wic: pairs); None = all
     dev_size: int | None = 1000     # dev items for early stopping (fixed stratified subset); None = all
     test_size: int | None = 2000    # test items for the final score; None = all, 0 = no test
-    data_seed: int = 0              # seed of the subsets, kept fixed across runs so they share data
+    data_seed: int = 0              # seed of the subsets, kept fixed across runs so they share data (wic: unused)
     max_length: int = 48            # tokens per definition with [CLS] and [SEP]; longer ones are cut
     train_file: str | None = None   # your own data instead of WordNet's: a TSV of text<TAB>label name
     dev_file: str | None = None     # the same for dev (needed with train_file)
