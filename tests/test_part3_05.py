@@ -323,8 +323,8 @@ def test_visible_test_catches_a_broken_rule_and_names_it(base_namespace, key):
 WRONG_SUBMISSIONS = {
     # student: {answer cell: what replaces it}, and the test cells that must lose all their points
     "wrong_quiz_1_and_first_pair": ({"quiz_1": 'QUIZ_1 = "b"',
-                                 "quiz_2": 'QUIZ_2 = ["b", "d", "e", "c", "a"]'},
-                                {"test_quiz_1", "test_quiz_2_pair1"}),
+                                     "quiz_2": 'QUIZ_2 = ["b", "d", "e", "c", "a"]'},
+                                    {"test_quiz_1", "test_quiz_2_pair1"}),
     "wrong_last_pair": ({"quiz_2": 'QUIZ_2 = ["d", "b", "e", "a", "c"]'}, {"test_quiz_2_pair4"}),
 }
 
