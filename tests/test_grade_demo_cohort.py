@@ -91,3 +91,27 @@ def test_make_grade_grades_part2_and_each_submission_scores_what_it_should(part2
     assert all(score == 0 for score, _top in by_student["ben"].values()), by_student["ben"]
     assert by_student["dan"] == {**perfect, "test_quiz_2": (0.0, perfect["test_quiz_2"][1])}, by_student["dan"]
     assert by_student["eve"] == perfect, "a broken training-loop cell must cost no points"
+
+
+@pytest.mark.slow
+def test_the_perfect_student_gets_full_marks_on_every_notebook_under_make_grade(tmp_path):
+    """ada's six notebooks, graded the way an instructor grades (sandbox, kernel guard,
+    sealed cells): every autograded question at full marks. Catches a difference between
+    the guarded grading run and a plain notebook run (torch's per-thread grad mode once
+    cost notebook 03 eleven points here while the plain runs passed)."""
+    subs = tmp_path / "subs" / "ada"
+    subs.mkdir(parents=True)
+    for nb in (COHORT / "ada").glob("*.ipynb"):
+        (subs / nb.name).write_bytes(nb.read_bytes())
+    out = tmp_path / "out"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(subs.parent), "--out", str(out),
+                           "--workers", "2", "--no-progress"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "grades.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] != "manual"]
+    assert {r["notebook"] for r in rows} == {nb.stem for nb in (COHORT / "ada").glob("*.ipynb")}
+    lost = [(r["notebook"], r["grade_id"], r["score"], r["max_score"]) for r in rows
+            if float(r["score"] or 0) != float(r["max_score"])]
+    assert not lost, f"the perfect submission lost points: {lost}"
