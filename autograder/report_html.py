@@ -176,7 +176,13 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
     html.append('<section id="problems"><h2>Problems and their true cost</h2>'
                 "<p>What each problem cost, counting the later cells that failed only because a broken "
                 "cell left a name undefined (charged to the broken cell).</p>")
-    shown = sorted((p for p in problems if p.severity == "error"),
+    missing: dict = {}
+    for p in problems:
+        if p.kind == "missing":
+            missing.setdefault(p.notebook, []).append(p.student)
+    for nb, who in sorted(missing.items()):
+        html.append(f"<p class=missing>Not handed in, {escape(nb)} ({len(who)}): {escape(', '.join(sorted(who)))}</p>")
+    shown = sorted((p for p in problems if p.severity == "error" and p.kind != "missing"),
                    key=lambda p: (-(p.cost or 0), p.student or "", p.notebook or ""))
     body = [[escape(p.student or "–"), escape(p.notebook or "–"), escape(p.kind), escape(p.what),
              "unknown" if p.cost is None else f"{p.cost:g}", escape(", ".join(p.questions))] for p in shown]
