@@ -195,6 +195,8 @@ def _knock_on(job: dict, name: str, lost: dict[str, float], at_cell: dict[int, "
         p = at_cell.get(root)
         if p is None:
             err = next((o for o in cells[root].get("outputs", []) if o.get("output_type") == "error"), {})
+            if err.get("ename") == "NotImplementedError":   # not answered: its rows say so already
+                continue
             where = f"cell {gid[root]!r}" if gid.get(root) else f"cell {root + 1}"
             p = Problem(job["student"], name, "broken_cell",
                         f"{where} failed ({err.get('ename', 'error')}: {str(err.get('evalue', ''))[:120]})", 0.0, ())

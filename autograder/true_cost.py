@@ -1,7 +1,8 @@
 """What a broken cell really cost, and whether a notebook was handed in untouched.
 
 A cell that fails (a syntax error, say) leaves undefined what it was meant to define,
-so later cells that use those names fail with ``NameError``. nbgrader scores those
+so later cells that use those names fail with ``NameError`` (or a test reports that the
+function it called raised one). nbgrader scores those
 later questions 0 as if they were separate mistakes; :func:`blame` traces each such
 failure back to the earlier broken cell that should have defined the name (through
 chains: a cell that failed only because of an earlier one passes the blame on), so the
@@ -91,7 +92,7 @@ def blame(autograded: Path, release: Path | None = None) -> dict[int, int]:
             failed = [(j, n - names) for j, n in failed]    # rebound since: no longer missing
             continue
         ename, evalue = err
-        m = NAME_ERROR.search(evalue) if ename == "NameError" else None
+        m = NAME_ERROR.search(evalue)   # also when a test reports it ("f(x) raised NameError: ...")
         if m:
             culprit = next((j for j, n in reversed(failed) if m.group(1) in n), None)
             if culprit is not None:

@@ -171,12 +171,17 @@ def test_name_errors_are_blamed_on_the_broken_cell_that_should_define_the_name(t
         _error(_code("check(out)", "test_multi", grade=True, points=3), "NameError", "name 'out' is not defined"),
         _error(_code("check(undefined_thing)", "test_other", grade=True, points=1), "NameError",
                "name 'undefined_thing' is not defined"),
+        _error(_code("check(multi)", "test_wrapped", grade=True, points=1), "AssertionError",
+               "multi(x) raised NameError: name 'attention' is not defined"),
         _code("helper = 1", "ex_h", solution=True),
         _error(_code("check(helper2)", "test_h", grade=True, points=1), "NameError", "name 'helper2' is not defined"),
+        _error(_code("def later():\n    raise NotImplementedError()\nlater()", "ex_l", solution=True),
+               "NotImplementedError", ""),
     )
     path = tmp_path / "graded.ipynb"
     nbformat.write(nb, path)
-    assert blame(path) == {1: 0, 2: 0, 3: 0}     # the chain through ex_multi leads back to ex_att
+    # the chain through ex_multi leads back to ex_att; a test may report the NameError itself
+    assert blame(path) == {1: 0, 2: 0, 3: 0, 5: 0}
     assert "attention" in defined_names("def attention(q, k, v)\n    return q")   # unparseable source
 
 
@@ -231,6 +236,19 @@ def test_the_report_charges_knock_on_failures_to_the_broken_cell(tmp_path):
     (p,) = [p for p in problems if p.kind == "answer_error"]
     assert p.cost == 5 and p.questions == ("test_f", "test_g")
     assert "3 points more, counted here" in p.what
+    # a failing cell with no problem line of its own gets one (broken_cell) ...
+    graded.cells[0] = _error(_code("f = make_f()", "ex_f", solution=True), "TypeError", "make_f() missing x")
+    nbformat.write(graded, tmp_path / "auto" / f"{NB}.ipynb")
+    result["notebooks"][NB]["events"] = []
+    _rows, problems = job_rows(job, result, layout)
+    (p,) = [p for p in problems if p.kind == "broken_cell"]
+    assert p.cost == 5 and "cell 'ex_f' failed (TypeError" in p.what
+    # ... but an exercise left unanswered (still raising NotImplementedError) is not "broken"
+    graded.cells[0] = _error(_code("raise NotImplementedError()\nf = None", "ex_f", solution=True),
+                             "NotImplementedError", "")
+    nbformat.write(graded, tmp_path / "auto" / f"{NB}.ipynb")
+    _rows, problems = job_rows(job, result, layout)
+    assert not [p for p in problems if p.kind == "broken_cell"]
 
 
 def test_an_untouched_release_is_flagged_and_an_answered_one_is_not(tmp_path):
