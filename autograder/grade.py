@@ -320,6 +320,8 @@ def grade(args: argparse.Namespace) -> int:
         write_late_csv(late, part_scores(rows), out / "late.csv")
         write_gradebook(out / "gradebook.db", deadlines, late)
         late_lines = report_lines(late, part_scores(rows), deadlines)
+    else:
+        (out / "late.csv").unlink(missing_ok=True)   # no due dates now: no stale penalties for lms_export
     write_totals_csv(rows, parts, out / "totals.csv", late)
     write_unreadable_feedback(jobs, master.layout)
 

@@ -216,3 +216,29 @@ def test_a_late_zip_submission_is_penalised_in_totals_report_and_nbgrader_export
     assert float(rows["latebob"]["score"]) == pytest.approx(float(bob["total_after_penalty"]))
     assert float(rows["latebob"]["raw_score"]) == pytest.approx(raw)
     assert float(rows["ontimeann"]["late_submission_penalty"]) == 0
+
+
+def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, capsys):
+    from autograder.lms_export import main as lms_export
+    from autograder.merge import GRADES_COLUMNS
+
+    (tmp_path / "grades.csv").write_text(
+        ",".join(GRADES_COLUMNS) + "\n" + "ann,part1_representations,01_nb,q1,8,10,partial,\n"
+        "bob,part1_representations,01_nb,q1,10,10,passed,\n", encoding="utf-8")
+    from autograder.late import LATE_COLUMNS
+    (tmp_path / "late.csv").write_text(
+        ",".join(LATE_COLUMNS) + "\n"
+        "ann,part1_representations,,,,0,0,8,0,8,\n"
+        "bob,part1_representations,2026-10-14 07:00:00 UTC,2026-10-12 21:59:00 UTC,zip,2,20,10,2,8,\n",
+        encoding="utf-8")
+
+    def exported(*extra):
+        assert lms_export(["canvas", "--out", str(tmp_path), *extra]) == 0
+        with open(tmp_path / "canvas_import.csv", newline="") as f:
+            return {r["Student"]: r["part1_representations"] for r in csv.DictReader(f)}
+
+    after = exported()
+    assert (after["ann"], after["bob"]) == ("8", "8")
+    assert "1 part(s) lowered" in capsys.readouterr().out
+    raw = exported("--raw")
+    assert (raw["ann"], raw["bob"]) == ("8", "10")
