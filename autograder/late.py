@@ -30,9 +30,9 @@ def part_scores(rows: list[Row]) -> dict[tuple[str, str], float]:
 
 
 def assess_all(deadlines: Deadlines, stamps: dict, rows: list[Row]) -> dict[tuple[str, str], Late]:
-    """``{(student, part): Late}`` for every (student, part) with a graded row."""
+    """``{(student, part): Late}`` for every part a student handed something in for."""
     out = {}
-    for key in sorted({(r.student, r.part) for r in rows}):
+    for key in sorted({(r.student, r.part) for r in rows if r.status != "missing"}):
         stamp = stamps.get(key)
         late = assess(deadlines.policy, deadlines.due.get(key[1]), stamp.time if stamp else None,
                       marked_late=bool(stamp and stamp.marked_late))

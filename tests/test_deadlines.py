@@ -242,3 +242,32 @@ def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, cap
     assert "1 part(s) lowered" in capsys.readouterr().out
     raw = exported("--raw")
     assert (raw["ann"], raw["bob"]) == ("8", "10")
+
+
+def test_totals_keep_raw_points_and_add_days_late_and_points_after_the_penalty(tmp_path):
+    from autograder.deadlines import Deadlines
+    from autograder.late import assess_all, write_late_csv, part_scores
+    from autograder.merge import write_totals_csv
+    from autograder.results import Row
+    from autograder.submission_times import Stamp
+
+    rows = [Row("ann", PARTS[0], "01", "q", 10.0, 10.0, "passed"), Row("ann", PARTS[1], "04", "q", 6.0, 10.0, "partial"),
+            Row("bob", PARTS[0], "01", "q", 8.0, 10.0, "partial"), Row("bob", PARTS[1], "04", "q", 0.0, 10.0, "missing")]
+    d = Deadlines(tmp_path / "deadlines.toml", {PARTS[0]: DUE, PARTS[1]: DUE + timedelta(days=14)}, POLICY)
+    stamps = {("ann", PARTS[0]): Stamp(late_by(hours=30), "csv"), ("ann", PARTS[1]): Stamp(DUE, "csv"),
+              ("bob", PARTS[0]): Stamp(late_by(days=9), "csv")}
+    late = assess_all(d, stamps, rows)
+    assert ("bob", PARTS[1]) not in late                         # not handed in: nothing to assess
+    write_totals_csv(rows, PARTS, tmp_path / "totals.csv", late)
+    with open(tmp_path / "totals.csv", newline="") as f:
+        t = {r["student"]: r for r in csv.DictReader(f)}
+    ann, bob = t["ann"], t["bob"]
+    assert (ann["total"], ann[f"{PARTS[0]}_days_late"], ann[f"{PARTS[1]}_days_late"]) == ("16", "2", "0")
+    assert (ann[f"{PARTS[0]}_after_penalty"], ann["late_penalty"], ann["total_after_penalty"]) == ("8", "2", "14")
+    assert ann["percent_after_penalty"] == "70.0" and ann["percent"] == "80.0"
+    assert (bob["total"], bob["total_after_penalty"], bob[f"{PARTS[1]}_days_late"]) == ("8", "0", "")  # cut-off
+    write_late_csv(late, part_scores(rows), tmp_path / "late.csv")
+    with open(tmp_path / "late.csv", newline="") as f:
+        rows_late = list(csv.DictReader(f))
+    assert [(r["student"], r["part"], r["days_late"], r["penalty_percent"]) for r in rows_late] == [
+        ("ann", PARTS[0], "2", "20"), ("ann", PARTS[1], "0", "0"), ("bob", PARTS[0], "9", "100")]
