@@ -200,7 +200,7 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
     students = sorted({r.student for r in rows})
     head = ["student", *parts, "total", "%"]
     if late is not None:
-        head = ["student", *[f"{p} (late)" for p in parts], "total", "after late penalty", "%"]
+        head = ["student", *[f"{p} (late)" for p in parts], "total", "after late penalty", "% after"]
     body = []
     for s in students:
         total = sum(raw.get((s, p), 0.0) for p in parts)
