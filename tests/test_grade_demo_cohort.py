@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -62,19 +58,12 @@ def test_cohort_has_every_kind_of_submission():
 # ------------------------------------------------------------ part 2, graded for real
 
 @pytest.fixture(scope="module")
-def part2_graded(tmp_path_factory):
-    """``make grade`` restricted to part 2: the demo cohort's four notebook-04 submissions
-    (perfect, blank, one wrong quiz, a broken training-loop cell), in one grading run."""
-    out = tmp_path_factory.mktemp("part2") / "out"
-    before = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(COHORT), "--out", str(out),
-                           "--assignments", "part2_pretraining", "--workers", "2", "--no-progress"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    after = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
-    with open(out / "grades.csv", newline="") as f:
+def part2_graded(demo_part2):
+    """The rows of notebook 04 from the session's one grading run of the demo cohort's part 2
+    (``demo_part2`` in conftest.py, shared with the report.html test)."""
+    with open(demo_part2.out / "grades.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["notebook"] == "04_masked_lm_pretraining"]
-    return proc, rows, before == after
+    return demo_part2.proc, rows, demo_part2.input_unchanged
 
 
 @pytest.mark.slow
