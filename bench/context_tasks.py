@@ -1,7 +1,7 @@
 """Notebook 06's numbers: layer-wise probes and word-in-context fine-tuning per starting point.
 
     python bench/context_tasks.py [--starts course,random,minilm] [--probe-pairs 3000]
-                                  [--train-pairs 2000] [--epochs 1] [--out bench/results/...]
+                                  [--train-pairs 4000] [--epochs 2] [--out bench/results/...]
     make bench-context
 
 For each starting point (the course checkpoint, the same architecture at random
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--starts", default=",".join(ct.STARTING_POINTS))
     parser.add_argument("--probe-pairs", type=int, default=3000)
-    parser.add_argument("--train-pairs", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--train-pairs", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / f"context_tasks_{time.strftime('%Y-%m-%d')}"))
     args = parser.parse_args(argv)
