@@ -53,6 +53,26 @@ def test_every_reported_point_has_three_seeds_and_names_the_machine(compare, res
     assert results["test_items"] >= 500
 
 
+def test_the_committed_comparison_is_complete_and_shows_what_the_course_claims(compare, results):
+    """All four starting points at three sizes (a learning curve down to 500 items), and the
+    claims notebook 05 and the README make from it: the fine-tuned course checkpoint is
+    ahead of the same architecture from scratch at every size and far ahead where labels
+    are scarcest, and the real pre-trained encoder does best everywhere."""
+    table = compare.summarise(results)
+    sizes = results["sizes"]
+    assert len(sizes) >= 3 and min(sizes) <= 500, f"a learning curve needs 3 sizes from 500 up, got {sizes}"
+    for start in compare.STARTS:
+        for size in sizes:
+            assert (start, size) in table and table[start, size]["n"] >= 3, f"{start} at {size} is missing"
+    scratch, course, minilm = "from scratch", "fine-tuned course checkpoint", "fine-tuned MiniLM"
+    for size in sizes:
+        assert table[course, size]["acc"] > table[scratch, size]["acc"], f"the course checkpoint is behind at {size}"
+        others = [table[s, size]["acc"] for s in compare.STARTS if s != minilm]
+        assert table[minilm, size]["acc"] > max(others), f"MiniLM is not best at {size}"
+    smallest = min(sizes)
+    assert table[course, smallest]["acc"] - table[scratch, smallest]["acc"] >= compare.TARGET_GAIN
+
+
 def test_markdown_summary_matches_a_hand_computed_mean(compare):
     runs = [{"start": "from scratch", "size": 10, "seed": s, "test_accuracy": a, "test_macro_f1": 0.1}
             for s, a in ((0, 0.2), (1, 0.4), (2, 0.6))]
