@@ -88,3 +88,14 @@ def test_the_package_ships_the_committed_results_for_notebook_05(compare, result
         "python bench/compare_finetune.py --render")
     with pytest.raises(ValueError, match="no committed results named"):
         shipped.path("nope")
+
+
+def test_readme_table_shows_the_committed_means(compare, results):
+    readme = (BENCH.parent.parent / "README.md").read_text()
+    table = compare.summarise(results)
+    rows = {"from scratch": "from scratch", "course checkpoint, frozen + linear probe": "linear probe (course, frozen)",
+            "course checkpoint, fine-tuned": "fine-tuned course checkpoint",
+            "all-MiniLM-L6-v2, fine-tuned": "fine-tuned MiniLM"}
+    for label, start in rows.items():
+        expected = f"| {label} | " + " | ".join(f"{table[start, s]['acc']:.1f}" for s in results["sizes"]) + " |"
+        assert expected in readme, f"README's comparison row is out of date; expected: {expected}"
