@@ -16,8 +16,8 @@ read. OUT receives:
   (for manual grading in formgrader), ``.state/`` what a re-run reuses.
 
 Each (student, part) is a job: intake finds the files (renamed, zipped, duplicated),
-:mod:`autograder.repair` makes them gradable, and worker processes (one per core by
-default) grade them with nbgrader, the kernel confined by :mod:`autograder.sandbox`.
+:mod:`autograder.intake.repair` makes them gradable, and worker processes (one per core by
+default) grade them with nbgrader, the kernel confined by :mod:`autograder.sandbox.sandbox`.
 A re-run grades only what changed, unless ``--redo``.
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from .course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
-from .nbgrader_config import CELL_TIMEOUT_S
+from .course.course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
+from .course.nbgrader_config import CELL_TIMEOUT_S
 
 GRADER_VERSION = "2"   # 2: course and test cells run through the kernel guard
 DEFAULT_SUBMISSIONS = REPO_ROOT / "autograder" / "demo_cohort"
@@ -119,7 +119,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
     """Repair every notebook, write the copies the workers grade, describe each job."""
     import nbformat
 
-    from .repair import repair
+    from .intake.repair import repair
 
     layout = master.layout
     jobs = []
@@ -191,7 +191,7 @@ def _load_result(job: dict) -> dict | None:
 
 
 def _intake_problems(intake, students: set[str]) -> list:
-    from .results import Problem
+    from .reporting.results import Problem
 
     unknown_cost = {"unsafe_zip_entry", "no_student", "unknown_notebook", "file_too_large",
                     "zip_too_large", "skipped_link"}
@@ -205,15 +205,15 @@ def _intake_problems(intake, students: set[str]) -> list:
 
 
 def grade(args: argparse.Namespace) -> int:
-    from .intake import DEFAULT_PATTERN, collect
+    from .intake.intake import DEFAULT_PATTERN, collect
     from .master import build_master
-    from .hand_grades import apply_hand_grades
-    from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
-    from .pool import run_jobs
-    from .report import build
-    from .results import job_rows
-    from .sandbox import Limits, Protection, SandboxPlan
-    from .unreadable import write_unreadable_feedback
+    from .reporting.hand_grades import apply_hand_grades
+    from .reporting.merge import merge_gradebooks, write_grades_csv, write_totals_csv
+    from .sandbox.pool import run_jobs
+    from .reporting.report import build
+    from .reporting.results import job_rows
+    from .sandbox.sandbox import Limits, Protection, SandboxPlan
+    from .intake.unreadable import write_unreadable_feedback
 
     t0 = time.monotonic()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -318,7 +318,7 @@ def grade(args: argparse.Namespace) -> int:
 
 
 def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:
-    """What ``python -m autograder.combine`` needs to fold this output with other shards'."""
+    """What ``python -m autograder.reporting.combine`` needs to fold this output with other shards'."""
     from dataclasses import asdict
 
     shutil.copyfile(master.gradebook, state / "master.db")

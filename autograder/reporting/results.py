@@ -59,7 +59,7 @@ class Row:
     max_score: float
     status: str
     detail: str = ""
-    comment: str = ""        # written by hand in formgrader (autograder.hand_grades)
+    comment: str = ""        # written by hand in formgrader (autograder.reporting.hand_grades)
 
 
 @dataclass
