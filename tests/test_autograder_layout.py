@@ -81,6 +81,12 @@ def place(name: str) -> str | None:
     return parts[1] if len(parts) > 1 else None
 
 
+def exists(package: Path, name: str) -> bool:
+    """Whether the module ``name`` (``autograder.stage.module``) is in the package."""
+    path = package.joinpath(*name.split(".")[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def layout_problems(package: Path = PACKAGE) -> list[str]:
     problems = []
     for path in modules(package):
@@ -99,6 +105,9 @@ def layout_problems(package: Path = PACKAGE) -> list[str]:
             continue
         for line, target, how in references(package, path):
             where = place(target)
+            if not how.startswith("the string") and not exists(package, target):
+                problems.append(f"autograder/{rel}:{line}: {how} reaches {target}, which is no module "
+                                "of the package (moved to another stage?)")
             if rel in STANDALONE and not how.startswith("the string"):
                 problems.append(f"autograder/{rel}:{line}: {how} reaches {target}, but this script runs "
                                 "on its own (by path, in the sandbox) and may import nothing of the package")
@@ -144,7 +153,9 @@ def test_the_check_names_a_backward_import_a_stray_module_and_a_string_reference
     _write(root, "__init__.py", "")
     _write(root, "grade.py", "from .reporting.report import build\n")
     _write(root, "intake/repair.py", "def f():\n    from ..reporting.results import Row\n")
-    _write(root, "intake/ok.py", "from ..course.feedback import BEGIN\n")
+    _write(root, "intake/ok.py", "from ..course.feedback import BEGIN\nfrom . import repair\n")
+    _write(root, "course/feedback.py", "BEGIN = 1\n")
+    _write(root, "reporting/merge.py", "from .deadlines import after_penalty\n")
     _write(root, "course/cfg.py", "'''Doc naming autograder.reporting.x is fine.'''\nX = 'autograder.sandbox.worker'\n")
     _write(root, "course/up.py", "import autograder.grade\n")
     _write(root, "sandbox/kernel_boot.py", "from autograder.course import course\n")
@@ -156,6 +167,8 @@ def test_the_check_names_a_backward_import_a_stray_module_and_a_string_reference
     assert "autograder/course/up.py:1: import autograder.grade reaches autograder.grade, the orchestration" in problems
     assert "autograder/sandbox/kernel_boot.py:1:" in problems and "may import nothing" in problems
     assert "autograder/stray.py sits at the top level" in problems
+    assert "autograder/reporting/merge.py:1: from .deadlines import ... reaches autograder.reporting.deadlines, " \
+           "which is no module" in problems
     assert "ok.py" not in problems and "grade.py sits" not in problems and "Doc naming" not in problems
 
 
