@@ -11,7 +11,8 @@ initialisation, the real pre-trained all-MiniLM-L6-v2):
    (pair features of the two targets) and for the target's supersense, trained on the
    first ``--probe-pairs`` train pairs' sentences, tested on every test pair (lemmas
    never seen in training);
-2. word-in-context fine-tuning (encoder + TokenPairHead) on the first
+2. word-in-context fine-tuning (encoder + TokenPairHead, part 3's loop with the
+   defaults of ``WicConfig``: early stopping on 256 dev pairs) on the first
    ``--train-pairs`` train pairs, test accuracy on every test pair;
 
 with the chance (majority-class) baselines. Writes a JSON file and a text table with

@@ -1,5 +1,6 @@
 """Notebook 06's experiments in one place: the starting points, word-in-context
-fine-tuning and evaluation, and the layer-wise probes of the three encoders.
+fine-tuning (part 3's loop with a TokenPairHead; settings: ``WicConfig``) and
+evaluation, and the layer-wise probes of the three encoders.
 
 Used by the notebook and by ``bench/context_tasks.py`` (which writes the committed
 numbers), so both measure the same thing.
@@ -13,10 +14,8 @@ Starting points (all with the BERT uncased vocabulary):
 from __future__ import annotations
 
 import copy
-import math
-import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -24,6 +23,8 @@ from torch import nn
 from . import probe
 from .data import wic, wordnet
 from .device import get_device, precision_policy
+from .finetune import FinetuneConfig, WicConfig, evaluate, finetune
+from .finetune.pairs import EncodedPairs
 from .model import Encoder, WordInContextModel
 from .pretrained import load_pretrained
 
@@ -53,90 +54,39 @@ def starting_point(name: str, seed: int = 0, device=None):
 
 
 # ---------------------------------------------------------------------------
-# Word-in-context fine-tuning
+# Word-in-context fine-tuning (through part 3's loop, encoder_lib.finetune)
 # ---------------------------------------------------------------------------
 
-@dataclass
-class WicConfig:
-    train_pairs: int = 2000        # pairs of wic.pairs("train") used (the first n, a fixed order)
-    epochs: int = 1                # passes over them
-    batch_size: int = 32           # pairs per step (64 sentences through the encoder)
-    lr: float = 5e-5               # AdamW peak learning rate for the encoder
-    head_lr: float = 1e-3          # learning rate of the new head
-    weight_decay: float = 0.01     # AdamW weight decay
-    warmup: float = 0.1            # share of the steps with a linear warm-up, then linear decay
-    seed: int = 0                  # shuffling, dropout and the head's initialisation
-    max_length: int = 64           # longest sentence in tokens (longer ones are cut)
+def finetune_wic(encoder: nn.Module, tokenizer, config: WicConfig | None = None
+                 ) -> tuple[WordInContextModel, list[float]]:
+    """Fine-tune a copy of ``encoder`` and a new TokenPairHead on word-in-context pairs,
+    with the fine-tuning loop of part 3 (``encoder_lib.finetune.finetune``: AdamW with
+    separate learning rates for encoder and head, warm-up, mixed precision, early
+    stopping on ``config.dev_size`` dev pairs, seeded).
 
+    A target of several word pieces ("acknowledgment" -> "acknowledge", "##ment") is
+    represented by the **mean** of its pieces' vectors in the last layer, for sentence A
+    (u) and sentence B (v); the head classifies [u; v; |u - v|; u * v].
 
-@dataclass
-class WicResult:
-    start: str                     # the starting point's name
-    accuracy: float                # test accuracy after fine-tuning
-    losses: list[float] = field(default_factory=list)   # training loss per step
-    seconds: float = 0.0           # wall-clock time of fine-tuning and evaluation
-
-
-def finetune_wic(encoder: nn.Module, tokenizer, config: WicConfig | None = None,
-                 log_every: int = 0) -> tuple[WordInContextModel, list[float]]:
-    """Fine-tune the encoder and a new TokenPairHead on word-in-context pairs.
-
-    The encoder is copied, so the caller's stays unchanged. Returns the model and the
-    training loss of every step."""
+    The caller's encoder stays unchanged and no test set is scored here (``evaluate_wic``
+    does that). Runs on the encoder's device unless ``config.device`` says otherwise.
+    Returns the best epoch's model (eval mode) and the training loss of every step."""
     config = config or WicConfig()
+    if not isinstance(config, FinetuneConfig) or config.task != "wic":
+        raise ValueError(f"config must be a WicConfig (task 'wic'), got {config!r:.80}")
     device = next(encoder.parameters()).device
-    torch.manual_seed(config.seed)
-    model = WordInContextModel(copy.deepcopy(encoder)).to(device).train()
-    pairs = wic.pairs("train")[:config.train_pairs]
-    if not pairs:
-        raise ValueError("train_pairs must be at least 1")
-    max_length = min(config.max_length, model.encoder.config.max_position)
-    steps = config.epochs * math.ceil(len(pairs) / config.batch_size)
-    opt = torch.optim.AdamW([
-        {"params": model.encoder.parameters(), "lr": config.lr},
-        {"params": model.head.parameters(), "lr": config.head_lr},
-    ], weight_decay=config.weight_decay)
-    warm = max(1, int(config.warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
-    precision = precision_policy(device)
-    scaler = precision.grad_scaler()
-    rng = random.Random(config.seed)
-    losses: list[float] = []
-    for _ in range(config.epochs):
-        order = list(range(len(pairs)))
-        rng.shuffle(order)
-        for i in range(0, len(order), config.batch_size):
-            batch = wic.collate_pairs([pairs[j] for j in order[i:i + config.batch_size]], tokenizer,
-                                      max_length).to(device)
-            with precision.autocast():
-                loss = nn.functional.cross_entropy(model(batch).float(), batch.labels)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            losses.append(loss.item())
-            if log_every and len(losses) % log_every == 0:
-                print(f"step {len(losses)}/{steps}  loss {sum(losses[-log_every:]) / log_every:.3f}")
-    return model.eval(), losses
+    config = replace(config, test_size=0, device=config.device or str(device))
+    result = finetune(config, encoder=copy.deepcopy(encoder), tokenizer=tokenizer)
+    return result.model, result.step_losses
 
 
 @torch.no_grad()
 def evaluate_wic(model: WordInContextModel, tokenizer, split: str = "test", limit: int | None = None,
                  batch_size: int = 64) -> float:
     """Accuracy of a word-in-context model on one split (the first ``limit`` pairs)."""
-    model.eval()
     device = next(model.parameters()).device
-    pairs = wic.pairs(split)[:limit]
-    max_length = model.encoder.config.max_position
-    correct = 0
-    for i in range(0, len(pairs), batch_size):
-        batch = wic.collate_pairs(pairs[i:i + batch_size], tokenizer, max_length).to(device)
-        correct += int((model(batch).argmax(-1) == batch.labels).sum())
-    return correct / len(pairs)
+    data = EncodedPairs(wic.pairs(split)[:limit], tokenizer, model.encoder.config.max_position, split)
+    return evaluate(model, data, batch_size, precision_policy(device))["accuracy"]
 
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ in Part 1:
 and four of them handed in Part 2 (notebook 04) as well:
 
 - ``ada``  everything right;            - ``ben``  the release, untouched;
-- ``dan``  everything right but one quiz (Quiz F);
+- ``dan``  everything right but one quiz (Quiz 2);
 - ``eve``  everything right, but the training-loop cell (an ordinary cell students may
   edit) was broken by a typo, so it and the cells after it fail: no test depends on them.
 
@@ -94,7 +94,7 @@ def cohort(solutions: Path = SOLUTIONS_DIR, release: Path = RELEASE_DIR) -> dict
     students["ada"][f"{NB04}.ipynb"] = to_bytes(sub04())
     students["ben"][f"{NB04}.ipynb"] = to_bytes(sub04(set()))
     one_wrong = sub04()
-    _cell(one_wrong, "ex_quiz_f").source = 'QUIZ_F_ANSWER = "b"'
+    _cell(one_wrong, "quiz_2").source = 'QUIZ_2 = "b"'
     students["dan"][f"{NB04}.ipynb"] = to_bytes(one_wrong)
     broken_loop = sub04()
     loop = next(c for c in broken_loop.cells if TRAINING_CALL in c.source)

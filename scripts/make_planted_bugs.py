@@ -228,9 +228,9 @@ BUGS: dict[str, list[tuple[str, str, str, str, str]]] = {
          "        for name, tensor in state.items():\n            if \".attention.self.\" not in name:\n"
          "                targets[name].copy_(tensor)\n"),
         ("load_no_return", "ex_load_weights", "return the model", "    return model\n", ""),
-        ("h_fox_embeddings", "q3_code", "H is the last hidden state H^L",
+        ("h_fox_embeddings", "quiz_1_code", "H is the last hidden state H^L",
          '[-1][0]     # (5, d)', '[0][0]'),
-        ("h_fox_batch_dim", "q3_code", "without the batch dimension",
+        ("h_fox_batch_dim", "quiz_1_code", "without the batch dimension",
          '[-1][0]     # (5, d)', '[-1]'),
         ("word_vectors_no_single_token_check", "ex_word_vectors", "ValueError if word is not a single token",
          "    if len(pieces) != 1:\n", "    if not pieces:\n"),
@@ -402,7 +402,7 @@ def load_bert_weights_into(model, state):
                 [state[f"encoder.layer.{i}.attention.self.{p}.{kind}"] for p in ("query", "key", "value")])
     model.load_state_dict(mapped)
     return model'''),
-        ("h_fox_last_state", "q3_code", '''\
+        ("h_fox_last_state", "quiz_1_code", '''\
 H_fox = None
 fox = tok("The quick fox")
 H_fox = my_encoder(fox["input_ids"])[len(my_encoder.layers)].squeeze(0)

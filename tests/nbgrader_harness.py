@@ -1,7 +1,7 @@
 """Grade hand-made submissions with real nbgrader, for tests that need scores.
 
     scores = autograde({"alice": {"part1_representations/03_sequence_representations.ipynb": nb}}, tmp_path)
-    scores["alice"]["03_sequence_representations"]["test_q4"]   # (score, max_score)
+    scores["alice"]["03_sequence_representations"]["test_quiz_2"]   # (score, max_score)
 
 Every student is graded in one ``nbgrader autograde`` run of a scratch course made
 from ``solutions/`` (the gradebook holds the hidden tests, as in real grading).

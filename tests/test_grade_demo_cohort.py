@@ -89,5 +89,5 @@ def test_make_grade_grades_part2_and_each_submission_scores_what_it_should(part2
     perfect = by_student["ada"]
     assert len(perfect) >= 8 and all(score == top > 0 for score, top in perfect.values()), perfect
     assert all(score == 0 for score, _top in by_student["ben"].values()), by_student["ben"]
-    assert by_student["dan"] == {**perfect, "test_quiz_f": (0.0, perfect["test_quiz_f"][1])}, by_student["dan"]
+    assert by_student["dan"] == {**perfect, "test_quiz_2": (0.0, perfect["test_quiz_2"][1])}, by_student["dan"]
     assert by_student["eve"] == perfect, "a broken training-loop cell must cost no points"

@@ -55,12 +55,12 @@ def test_unreadable_files_are_reported_not_raised(release, raw, kind):
 
 
 def test_non_utf8_bytes_are_replaced_and_the_rest_graded(release, perfect):
-    raw = to_bytes(perfect).replace(b"QUIZ_A_ANSWER = None", "QUIZ_A_ANSWER = None  # caf\u00e9".encode("latin-1"), 1)
+    raw = to_bytes(perfect).replace(b"QUIZ_1 = None", "QUIZ_1 = None  # caf\u00e9".encode("latin-1"), 1)
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     nb, notes = repair(raw, release)
     assert nb is not None and "not_utf8" in kinds(notes)
-    assert "caf\ufffd" in cell(nb, "ex_quiz_a").source
+    assert "caf\ufffd" in cell(nb, "quiz_1").source
 
 
 def test_nbformat3_is_converted(release, perfect):
@@ -82,12 +82,12 @@ def test_missing_schema_version_is_added(release, perfect):
 def test_deleted_cells_come_back_in_place(release, perfect):
     doc = copy.deepcopy(perfect)
     doc.cells = [c for c in doc.cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id") not in ("ex_encode", "test_encode", "test_quiz_a")]
+                 if c.metadata.get("nbgrader", {}).get("grade_id") not in ("ex_encode", "test_encode", "test_quiz_1")]
     nb, notes = repair(to_bytes(doc), release)
     assert ids(nb) == ids(release)
     assert "raise NotImplementedError" in cell(nb, "ex_encode").source   # a deleted answer: not answered
     note = next(n for n in notes if n.kind == "deleted_cells")
-    assert set(note.grade_ids) == {"ex_encode", "test_encode", "test_quiz_a"}
+    assert set(note.grade_ids) == {"ex_encode", "test_encode", "test_quiz_1"}
 
 
 def test_duplicated_ids_keep_the_answered_copy(release, perfect):

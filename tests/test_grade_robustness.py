@@ -34,9 +34,9 @@ pytestmark = [pytest.mark.slow,
 
 PART = "part1_representations"
 NB1, NB2 = "01_tokens_to_vectors", "02_self_attention"
-QUIZ = "ex_quiz_b"            # a quiz answer nothing else depends on: runtime attacks go here
-QUIZ_TEST = "test_quiz_b"
-ANSWER = 'QUIZ_B_ANSWER = "b"'
+QUIZ = "quiz_2"            # a quiz answer nothing else depends on: runtime attacks go here
+QUIZ_TEST = "test_quiz_2"
+ANSWER = 'QUIZ_2 = "b"'
 
 
 def perfect(nb: str = NB1) -> nbformat.NotebookNode:
@@ -48,7 +48,7 @@ def cell(nb, gid):
 
 
 def with_quiz(code: str, answer: bool = True) -> bytes:
-    """Perfect 01 whose quiz-B answer cell runs ``code`` first (then answers, if it gets there)."""
+    """Perfect 01 whose quiz-2 answer cell runs ``code`` first (then answers, if it gets there)."""
     nb = perfect()
     cell(nb, QUIZ).source = code + ("\n" + ANSWER if answer else "")
     return to_bytes(nb)
@@ -77,14 +77,14 @@ def build_cases(out: Path) -> dict[str, Case]:
     cases["empty_file"] = Case({f1: b"", f2: p2}, all01, "the file is empty", True)
     v3 = nbformat.convert(copy.deepcopy(perfect()), 3)
     cases["nbformat3"] = Case({f1: nbformat.writes(v3, version=3).encode()}, set(), "format 3")
-    latin = p1.replace(b'QUIZ_A_ANSWER = \\"b\\"', b'QUIZ_A_ANSWER = \\"b\\"  # r\xe9ponse', 1)
+    latin = p1.replace(b'QUIZ_1 = \\"b\\"', b'QUIZ_1 = \\"b\\"  # r\xe9ponse', 1)
     assert latin != p1
     cases["non_utf8"] = Case({f1: latin}, set(), "not UTF-8")
 
     # ---- notebooks whose structure was damaged
     nb = perfect()
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                not in (QUIZ, QUIZ_TEST, "test_quiz_a")]
+                not in (QUIZ, QUIZ_TEST, "test_quiz_1")]
     cases["deleted_cells"] = Case({f1: to_bytes(nb)}, {QUIZ_TEST}, "deleted")
     nb = perfect()
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
@@ -163,11 +163,11 @@ def build_cases(out: Path) -> dict[str, Case]:
     return cases
 
 
-# ---- tampering with the kernel's execution path (issue 13). Each student answers quiz B
+# ---- tampering with the kernel's execution path (issue 13). Each student answers quiz 2
 # wrongly and bends IPython or the kernel so that later cells that look like tests turn
 # into `pass`: the test must still fail (0 points) and the report must say what was done.
 LOOKS_LIKE_A_TEST = "any(w in {src} for w in ('check_', 'assert', 'audit'))"
-WRONG = 'QUIZ_B_ANSWER = "c"'
+WRONG = 'QUIZ_2 = "c"'
 SPY_MARK = "SPY SAW:"
 
 
@@ -460,7 +460,7 @@ def test_protections_are_reported(run):
 
 def test_feedback_hides_hidden_tests(run):
     html = (run.out / "feedback" / "ref" / PART / f"{NB1}.html").read_text()
-    assert "Quiz B: not the right answer" not in html
+    assert "Quiz 2: not the right answer" not in html
     assert "BEGIN HIDDEN TESTS" not in html
     assert "hidden tests: not shown" in html
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 PART = "part1_representations"
 NB1, NB3 = "01_tokens_to_vectors", "03_sequence_representations"
 #: every answer of notebook 01 but wordpiece, which encode calls
-ALL_BUT_WORDPIECE = {"ex_encode", "ex_quiz_a", "ex_pad_batch", "ex_quiz_b", "ex_layer_norm", "ex_embed"}
+ALL_BUT_WORDPIECE = {"ex_encode", "quiz_1", "ex_pad_batch", "quiz_2", "ex_layer_norm", "ex_embed"}
 #: a wordpiece that crashes on a word only the hidden tests try
 CRASH = ('    if len(word) > max_chars:', '    if word == "wrods":\n        1 / 0\n    if len(word) > max_chars:')
 
@@ -57,7 +57,7 @@ def graded(tmp_path_factory):
 
 def test_a_written_answer_not_yet_graded_shows_as_pending_not_zero(graded):
     out, rows = graded
-    row = rows[("cara", NB3, "written_q5")]
+    row = rows[("cara", NB3, "written_quiz_4")]
     assert row["status"] == "manual" and row["score"] == "", row
     page = (out / "feedback" / "cara" / PART / f"{NB3}.html").read_text(encoding="utf-8")
     assert page.count("pending (graded by hand)") == 2, "the table of contents and the cell both say pending"

@@ -27,7 +27,7 @@ from autograder.course.cohort import submission, to_bytes
 from autograder.course.course import REPO_ROOT
 from tests.test_grade_cli import grade
 
-PART, NB, WRITTEN = "part1_representations", "03_sequence_representations", "written_q5"
+PART, NB, WRITTEN = "part1_representations", "03_sequence_representations", "written_quiz_4"
 
 
 def rows_of(path: Path) -> list[dict]:

@@ -23,7 +23,7 @@ def _out(tmp_path: Path, students: list[str]) -> Path:
     rows = []
     for i, s in enumerate(students, 1):
         rows += [Row(s, PART, "01_tokens", "q1", float(i), 4.0, "partial"),
-                 Row(s, PART, "03_seq", "written_q5", 2.0, 3.0, "hand-graded"),
+                 Row(s, PART, "03_seq", "written_quiz_4", 2.0, 3.0, "hand-graded"),
                  Row(s, OTHER, "04_mlm", "q1", 5.0, 5.0, "passed")]
     rows.append(Row(students[0], PART, "01_tokens", "q2", None, 1.0, "manual"))
     out = tmp_path / "out"

@@ -116,12 +116,12 @@ def test_plot_attention_grid_rejects_a_layer_that_does_not_exist():
 # An answer object that claims to equal anything must not pass a hidden test either.
 EQUALS_EVERYTHING = "type('Sneaky', (), {'__eq__': lambda self, other: True, '__hash__': object.__hash__})()"
 
-QUIZZES = {   # grade_id of the answer cell -> (notebook, test grade_id, right answer, wrong answers)
-    "ex_quiz_a": (NB01, "test_quiz_a", "QUIZ_A_ANSWER", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
-    "ex_quiz_b": (NB01, "test_quiz_b", "QUIZ_B_ANSWER", ['"a"', '"c"', '"d"']),
-    "ex_quiz_c": (NB02, "test_quiz_c", "QUIZ_C_ANSWER", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
-    "ex_quiz_d": (NB02, "test_quiz_d", "QUIZ_D_ANSWER", ["False"]),
-}
+QUIZZES = [   # (notebook, grade_id of the answer cell, test grade_id, answer variable, wrong answers)
+    (NB01, "quiz_1", "test_quiz_1", "QUIZ_1", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
+    (NB01, "quiz_2", "test_quiz_2", "QUIZ_2", ['"a"', '"c"', '"d"']),
+    (NB02, "quiz_1", "test_quiz_1", "QUIZ_1", ['"a"', '"c"', '"d"', EQUALS_EVERYTHING]),
+    (NB02, "quiz_2", "test_quiz_2", "QUIZ_2", ["False"]),
+]
 
 # Answers that pass the visible tests but not the hidden ones, and the test cells that
 # must then lose their points (later exercises build on earlier ones).
@@ -156,7 +156,7 @@ def _plan():
     # each student gets one wrong quiz answer in 01 and one in 02, so that a single
     # grading run covers every wrong option
     per_notebook = {NB01: [], NB02: []}
-    for cell_id, (nb, test_id, variable, wrong) in QUIZZES.items():
+    for nb, cell_id, test_id, variable, wrong in QUIZZES:
         per_notebook[nb] += [(cell_id, test_id, f"{variable} = {answer}\n") for answer in wrong]
     for i in range(max(len(v) for v in per_notebook.values())):
         student = f"quiz{i}"

@@ -19,19 +19,19 @@ SOURCE = SOLUTIONS_DIR / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 # test cell -> (answer variable, the options of its check_choice, the right one)
 CHOICE_QUIZZES = {
-    "test_quiz_e": ("QUIZ_E_ANSWER", ["a", "b", "c", "d"], "d"),
-    "test_quiz_f": ("QUIZ_F_ANSWER", ["a", "b", "c", "d"], "a"),
-    "test_quiz_g": ("QUIZ_G_ANSWER", ["a", "b", "c", "d"], "b"),
+    "test_quiz_1": ("QUIZ_1", ["a", "b", "c", "d"], "d"),
+    "test_quiz_2": ("QUIZ_2", ["a", "b", "c", "d"], "a"),
+    "test_quiz_3": ("QUIZ_3", ["a", "b", "c", "d"], "b"),
 }
-# Quiz H (Softmax(H W_o) for "the cat sat on the mat"): wrong answers and whether the
+# Quiz 4 (Softmax(H W_o) for "the cat sat on the mat"): wrong answers and whether the
 # visible test already rejects them (a rule the text states) or only the hidden one can.
-WRONG_P_CAT = {
-    "with the batch dimension": ("P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits, dim=-1)", True),
-    "H itself, (m + 1) x d": ("P_cat = lm.eval().encoder(cat['input_ids']).last_hidden_state[0]", True),
-    "the transpose, V x (m + 1)": ("P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits[0], dim=-1).T", True),
-    "without [CLS] and [SEP]": ("P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits[0, 1:-1], dim=-1)", False),
-    "softmax over positions": ("P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits[0], dim=0)", True),
-    "dropout left on": ("P_cat = torch.softmax(lm.train()(cat['input_ids']).logits[0], dim=-1)", False),
+WRONG_QUIZ_4 = {
+    "with the batch dimension": ("QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits, dim=-1)", True),
+    "H itself, (m + 1) x d": ("QUIZ_4 = lm.eval().encoder(cat['input_ids']).last_hidden_state[0]", True),
+    "the transpose, V x (m + 1)": ("QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits[0], dim=-1).T", True),
+    "without [CLS] and [SEP]": ("QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits[0, 1:-1], dim=-1)", False),
+    "softmax over positions": ("QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits[0], dim=0)", True),
+    "dropout left on": ("QUIZ_4 = torch.softmax(lm.train()(cat['input_ids']).logits[0], dim=-1)", False),
 }
 
 
@@ -96,7 +96,7 @@ def test_every_wrong_choice_fails_and_the_right_one_passes(grade_id, capsys):
 
 @pytest.fixture(scope="module")
 def notebook_namespace():
-    """What the notebook defines before quiz H: its imports and the untrained model ``lm``,
+    """What the notebook defines before quiz 4: its imports and the untrained model ``lm``,
     built from the notebook's own locked cells."""
     import torch
 
@@ -109,7 +109,7 @@ def notebook_namespace():
     return namespace
 
 
-def _p_cat_namespace(namespace: dict, source: str) -> dict:
+def _quiz_4_namespace(namespace: dict, source: str) -> dict:
     import torch
 
     attempt = dict(namespace)
@@ -118,23 +118,23 @@ def _p_cat_namespace(namespace: dict, source: str) -> dict:
     return attempt
 
 
-def test_quiz_h_accepts_softmax_of_the_logits_for_every_token(notebook_namespace, capsys):
-    right = cell_by_grade_id(_notebook(), "ex_quiz_h").source
-    _run_test_cell("test_quiz_h", _p_cat_namespace(notebook_namespace, right))
-    assert "Quiz H is right" in capsys.readouterr().out
+def test_quiz_4_accepts_softmax_of_the_logits_for_every_token(notebook_namespace, capsys):
+    right = cell_by_grade_id(_notebook(), "quiz_4").source
+    _run_test_cell("test_quiz_4", _quiz_4_namespace(notebook_namespace, right))
+    assert "Quiz 4 is right" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("label", sorted(WRONG_P_CAT))
-def test_quiz_h_rejects_each_wrong_matrix_visibly_where_the_text_states_the_rule(notebook_namespace, label):
-    source, visible = WRONG_P_CAT[label]
-    attempt = _p_cat_namespace(notebook_namespace, source)
+@pytest.mark.parametrize("label", sorted(WRONG_QUIZ_4))
+def test_quiz_4_rejects_each_wrong_matrix_visibly_where_the_text_states_the_rule(notebook_namespace, label):
+    source, visible = WRONG_QUIZ_4[label]
+    attempt = _quiz_4_namespace(notebook_namespace, source)
     with pytest.raises(AssertionError) as err:
-        _run_test_cell("test_quiz_h", dict(attempt))
+        _run_test_cell("test_quiz_4", dict(attempt))
     if visible:
         with pytest.raises(AssertionError, match="Rule:") as err:
-            _run_test_cell("test_quiz_h", dict(attempt), hidden=False)
+            _run_test_cell("test_quiz_4", dict(attempt), hidden=False)
     else:
-        _run_test_cell("test_quiz_h", dict(attempt), hidden=False)   # only the answer itself is wrong
+        _run_test_cell("test_quiz_4", dict(attempt), hidden=False)   # only the answer itself is wrong
     assert str(err.value)
 
 
@@ -228,23 +228,23 @@ def _students() -> tuple[dict, dict]:
     first also with a training-loop cell that crashes; what each must lose."""
     solution = solution_as_submission(ASSIGNMENT, NOTEBOOK)
     rel = f"{ASSIGNMENT}/{NOTEBOOK}.ipynb"
-    wrong_p_cat = ["P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits[0, 1:-1], dim=-1)",
-                   "P_cat = torch.softmax(lm.eval()(cat['input_ids']).logits, dim=-1)",
-                   "P_cat = torch.softmax(lm.train()(cat['input_ids']).logits[0], dim=-1)"]
+    wrong_quiz_4 = ["QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits[0, 1:-1], dim=-1)",
+                   "QUIZ_4 = torch.softmax(lm.eval()(cat['input_ids']).logits, dim=-1)",
+                   "QUIZ_4 = torch.softmax(lm.train()(cat['input_ids']).logits[0], dim=-1)"]
     students, lost = {}, {}
     for i in range(3):
         nb = solution
         for test_id, (variable, options, right) in CHOICE_QUIZZES.items():
             wrong = [o for o in options if o != right][i]
-            nb = with_cell_source(nb, test_id.replace("test_", "ex_"), f'{variable} = "{wrong}"')
-        nb = with_cell_source(nb, "ex_quiz_h", "cat = tok('the cat sat on the mat')\nwith torch.no_grad():\n"
-                                               f"    {wrong_p_cat[i]}")
+            nb = with_cell_source(nb, test_id.replace("test_", ""), f'{variable} = "{wrong}"')
+        nb = with_cell_source(nb, "quiz_4", "cat = tok('the cat sat on the mat')\nwith torch.no_grad():\n"
+                                               f"    {wrong_quiz_4[i]}")
         if i == 0:
             nb = nbformat.from_dict(nb)
             loop = next(c for c in nb.cells if TRAINING_LOOP in c.source)
             loop.source = loop.source.replace(TRAINING_LOOP, TRAINING_LOOP.replace("training_step", "trainig_step"))
         students[f"wrong{i}"] = {rel: nb}
-        lost[f"wrong{i}"] = {"test_quiz_e", "test_quiz_f", "test_quiz_g", "test_quiz_h"}
+        lost[f"wrong{i}"] = {"test_quiz_1", "test_quiz_2", "test_quiz_3", "test_quiz_4"}
     return students, lost
 
 

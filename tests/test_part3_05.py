@@ -15,7 +15,7 @@ from tests.nbgrader_harness import autograde, cell_by_grade_id, solution_as_subm
 
 PART, NOTEBOOK = "part3_adaptation", "05_finetuning"
 RIGHT_ORDER = ["d", "b", "e", "c", "a"]
-PAIR_CELLS = [f"test_q2_pair{i}" for i in range(1, 5)]    # pair i: RIGHT_ORDER[i-1] before RIGHT_ORDER[i]
+PAIR_CELLS = [f"test_quiz_2_pair{i}" for i in range(1, 5)]    # pair i: RIGHT_ORDER[i-1] before RIGHT_ORDER[i]
 
 
 def _source_cell(grade_id: str) -> str:
@@ -59,23 +59,23 @@ class _EqualsEverything:
 
 @pytest.mark.parametrize("view", ["release", "solution"])
 def test_quiz1_right_answer_passes_in_both_views(base_namespace, view, capsys):
-    source = _release_cell("test_q1") if view == "release" else _source_cell("test_q1")
-    _run(source, {**base_namespace, "Q1_ANSWER": "c"}, "test_q1")
+    source = _release_cell("test_quiz_1") if view == "release" else _source_cell("test_quiz_1")
+    _run(source, {**base_namespace, "QUIZ_1": "c"}, "test_quiz_1")
     assert "Quiz 1: answer recorded." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("wrong", ["a", "b", "d", "e", "C", " c", None, 3, _EqualsEverything()], ids=repr)
 def test_quiz1_every_wrong_answer_fails(base_namespace, wrong):
     with pytest.raises(AssertionError):
-        _run(_source_cell("test_q1"), {**base_namespace, "Q1_ANSWER": wrong}, "test_q1")
+        _run(_source_cell("test_quiz_1"), {**base_namespace, "QUIZ_1": wrong}, "test_quiz_1")
 
 
-def _q2_outcome(ns: dict, answer) -> dict[str, bool]:
-    """{pair cell: passed} for one Q2_ANSWER, hidden tests included."""
+def _quiz2_outcome(ns: dict, answer) -> dict[str, bool]:
+    """{pair cell: passed} for one QUIZ_2, hidden tests included."""
     out = {}
     for cell in PAIR_CELLS:
         try:
-            _run(_source_cell(cell), {**ns, "Q2_ANSWER": answer}, cell)
+            _run(_source_cell(cell), {**ns, "QUIZ_2": answer}, cell)
             out[cell] = True
         except AssertionError:
             out[cell] = False
@@ -83,34 +83,34 @@ def _q2_outcome(ns: dict, answer) -> dict[str, bool]:
 
 
 def test_quiz2_right_order_passes_every_pair_cell(base_namespace):
-    assert _q2_outcome(base_namespace, list(RIGHT_ORDER)) == {c: True for c in PAIR_CELLS}
+    assert _quiz2_outcome(base_namespace, list(RIGHT_ORDER)) == {c: True for c in PAIR_CELLS}
 
 
 @pytest.mark.parametrize("i", range(4))
 def test_quiz2_swapping_one_adjacent_pair_loses_exactly_that_pair(base_namespace, i):
     answer = list(RIGHT_ORDER)
     answer[i], answer[i + 1] = answer[i + 1], answer[i]
-    assert _q2_outcome(base_namespace, answer) == {c: c != PAIR_CELLS[i] for c in PAIR_CELLS}
+    assert _quiz2_outcome(base_namespace, answer) == {c: c != PAIR_CELLS[i] for c in PAIR_CELLS}
 
 
 def test_quiz2_credit_is_the_number_of_adjacent_pairs_kept_for_every_ordering(base_namespace):
     for perm in itertools.permutations(RIGHT_ORDER):
         kept = {PAIR_CELLS[i] for i in range(4) if perm.index(RIGHT_ORDER[i]) < perm.index(RIGHT_ORDER[i + 1])}
-        assert _q2_outcome(base_namespace, list(perm)) == {c: c in kept for c in PAIR_CELLS}, perm
+        assert _quiz2_outcome(base_namespace, list(perm)) == {c: c in kept for c in PAIR_CELLS}, perm
 
 
 @pytest.mark.parametrize("bad", [None, "dbeca", ("d", "b", "e", "c", "a"), ["d", "b", "e", "c"],
                                  ["d", "b", "e", "c", "a", "a"], ["D", "B", "E", "C", "A"], [_EqualsEverything()] * 5],
                          ids=repr)
 def test_quiz2_malformed_answers_fail_every_pair_cell(base_namespace, bad):
-    assert _q2_outcome(base_namespace, bad) == {c: False for c in PAIR_CELLS}
+    assert _quiz2_outcome(base_namespace, bad) == {c: False for c in PAIR_CELLS}
 
 
 def test_quiz2_release_shows_only_the_format_check(base_namespace):
     for cell in PAIR_CELLS:
         source = _release_cell(cell)
         assert "index(" not in source
-        _run(source, {**base_namespace, "Q2_ANSWER": ["a", "b", "c", "d", "e"]}, cell)   # format only
+        _run(source, {**base_namespace, "QUIZ_2": ["a", "b", "c", "d", "e"]}, cell)   # format only
 
 
 # ------------------------------------------- exercises: the visible tests name the rules
@@ -322,10 +322,10 @@ def test_visible_test_catches_a_broken_rule_and_names_it(base_namespace, key):
 
 WRONG_SUBMISSIONS = {
     # student: {answer cell: what replaces it}, and the test cells that must lose all their points
-    "wrong_q1_and_first_pair": ({"q1_answer": 'Q1_ANSWER = "b"',
-                                 "q2_answer": 'Q2_ANSWER = ["b", "d", "e", "c", "a"]'},
-                                {"test_q1", "test_q2_pair1"}),
-    "wrong_last_pair": ({"q2_answer": 'Q2_ANSWER = ["d", "b", "e", "a", "c"]'}, {"test_q2_pair4"}),
+    "wrong_quiz_1_and_first_pair": ({"quiz_1": 'QUIZ_1 = "b"',
+                                     "quiz_2": 'QUIZ_2 = ["b", "d", "e", "c", "a"]'},
+                                    {"test_quiz_1", "test_quiz_2_pair1"}),
+    "wrong_last_pair": ({"quiz_2": 'QUIZ_2 = ["d", "b", "e", "a", "c"]'}, {"test_quiz_2_pair4"}),
 }
 
 

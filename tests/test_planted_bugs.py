@@ -117,8 +117,9 @@ def test_planted_bug_fails_the_visible_test_of_its_exercise(outcomes, notebook, 
 def test_planted_bug_loses_no_point_a_visible_test_did_not_show(outcomes, notebook, variant):
     outcome = outcomes[notebook][variant["id"]]
     quizzes = runner.quiz_tests(_corpus(PLANTED / f"{notebook}.json")["assignment"], notebook)
-    # a quiz answer computed with the buggy code (Quiz 5's layer) may be wrong: quizzes are
-    # checked by hidden tests alone; code exercises must not lose points silently
+    # a quiz answer computed with the buggy code (notebook 03's Quiz 3, a layer) may be
+    # wrong: quizzes are checked by hidden tests alone; code exercises must not lose points
+    # silently
     silent = _failed(outcome, "grading") - _failed(outcome, "student") - quizzes
     assert not silent, (f"{variant['id']} ('{variant['rule']}') passes the visible tests of {sorted(silent)} "
                         "but fails them when grading: " + "; ".join(

@@ -1,6 +1,6 @@
-"""Quizzes 3-6 of notebook 03 mean it: every wrong option fails its test cell (hidden part
-included), and with real nbgrader a submission with one wrong quiz answer loses exactly
-that question's points and keeps all the others."""
+"""The autograded quizzes of notebook 03 (all but quiz 4, the written answer) mean it: every
+wrong option fails its test cell (hidden part included), and with real nbgrader a submission
+with one wrong quiz answer loses exactly that question's points and keeps all the others."""
 from __future__ import annotations
 
 import ast
@@ -17,10 +17,10 @@ SOURCE = SOLUTIONS_DIR / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 # test cell -> (answer variable, the options of its check_choice, the right one)
 CHOICE_QUIZZES = {
-    "test_q3": ("Q3_ANSWER", ["a", "b", "c", "d", "e"], "a"),
-    "test_q4": ("Q4_ANSWER", [True, False], False),
-    "test_q6a": ("Q6A_ANSWER", ["a", "b", "c", "d"], "a"),
-    "test_q6b": ("Q6B_ANSWER", ["a", "b", "c", "d", "e"], "b"),
+    "test_quiz_1": ("QUIZ_1", ["a", "b", "c", "d", "e"], "a"),
+    "test_quiz_2": ("QUIZ_2", [True, False], False),
+    "test_quiz_5": ("QUIZ_5", ["a", "b", "c", "d"], "a"),
+    "test_quiz_6": ("QUIZ_6", ["a", "b", "c", "d", "e"], "b"),
 }
 WRONG_H_FOX = {
     "with the batch dimension": "H_fox = torch.zeros(1, 5, 384)",
@@ -104,7 +104,7 @@ def test_every_wrong_choice_fails_and_the_right_one_passes(grade_id, capsys):
 
 @pytest.fixture(scope="module")
 def reference_namespace():
-    """What the notebook defines before its quiz 3 code and quiz 5 test cells, built from
+    """What the notebook defines before its quiz 1 code and quiz 3 test cells, built from
     the notebook's own locked cells (setup, imports, sentences, reference_encode)."""
     import matplotlib
 
@@ -119,47 +119,47 @@ def reference_namespace():
     torch.set_grad_enabled(True)   # the imports cell switches gradients off for the notebook
 
 
-def test_quiz5_measurement_accepts_only_the_layer_of_largest_separation(reference_namespace, capsys):
+def test_quiz3_measurement_accepts_only_the_layer_of_largest_separation(reference_namespace, capsys):
     num_layers = reference_namespace["config"].num_layers
     passed = []
     for layer in range(num_layers + 1):
         try:
-            _run_test_cell("test_q5_layer", {**reference_namespace, "Q5_LAYER": layer})
+            _run_test_cell("test_quiz_3", {**reference_namespace, "QUIZ_3": layer})
             passed.append(layer)
         except AssertionError:
             pass
-    assert len(passed) == 1, f"exactly one layer must pass quiz 5, these did: {passed}"
+    assert len(passed) == 1, f"exactly one layer must pass quiz 3, these did: {passed}"
     for bad in (None, float(passed[0]), num_layers + 1, -1, _SneakyInt(passed[0] + 1)):
         with pytest.raises(AssertionError):
-            _run_test_cell("test_q5_layer", {**reference_namespace, "Q5_LAYER": bad})
+            _run_test_cell("test_quiz_3", {**reference_namespace, "QUIZ_3": bad})
 
 
-def test_quiz3_code_variant_needs_the_5_by_d_matrix_H(reference_namespace, capsys):
+def test_quiz1_code_variant_needs_the_5_by_d_matrix_H(reference_namespace, capsys):
     ns = reference_namespace
     fox = ns["tok"]("The quick fox")
     right = ns["ref_model"](fox["input_ids"]).last_hidden_state[0]
-    _run_test_cell("test_q3_code", {**ns, "H_fox": right})
+    _run_test_cell("test_quiz_1_code", {**ns, "H_fox": right})
     for label, source in WRONG_H_FOX.items():
         attempt = dict(ns)
         exec(source, attempt)
         with pytest.raises(AssertionError):
-            _run_test_cell("test_q3_code", attempt)
-            pytest.fail(f"a wrong H_fox ({label}) passed test_q3_code")
+            _run_test_cell("test_quiz_1_code", attempt)
+            pytest.fail(f"a wrong H_fox ({label}) passed test_quiz_1_code")
 
 
 # --------------------------------------------------------- real nbgrader, one run
 
 WRONG_SUBMISSIONS = {
     # student: (answer cell, what replaces it, the test cell that must lose its points)
-    "wrong_q3": ("q3_answer", 'Q3_ANSWER = "c"', "test_q3"),
-    "wrong_q3_code": ("q3_code", "_fox = tok('The quick fox')\n"
-                                 "H_fox = my_encoder(_fox['input_ids'], _fox['attention_mask'])[-1]",
-                      "test_q3_code"),
-    "wrong_q4": ("q4_answer", "Q4_ANSWER = True", "test_q4"),
-    "wrong_q5": ("q5_layer", "separation = sense_separation(river_sentences, money_sentences, 'bank')\n"
-                             "Q5_LAYER = int(separation.argmin())", "test_q5_layer"),
-    "wrong_q6a": ("q6_answer", 'Q6A_ANSWER = "d"\nQ6B_ANSWER = "b"', "test_q6a"),
-    "wrong_q6b": ("q6_answer", 'Q6A_ANSWER = "a"\nQ6B_ANSWER = "a"', "test_q6b"),
+    "wrong_quiz_1": ("quiz_1", 'QUIZ_1 = "c"', "test_quiz_1"),
+    "wrong_quiz_1_code": ("quiz_1_code", "_fox = tok('The quick fox')\n"
+                                         "H_fox = my_encoder(_fox['input_ids'], _fox['attention_mask'])[-1]",
+                          "test_quiz_1_code"),
+    "wrong_quiz_2": ("quiz_2", "QUIZ_2 = True", "test_quiz_2"),
+    "wrong_quiz_3": ("quiz_3", "separation = sense_separation(river_sentences, money_sentences, 'bank')\n"
+                               "QUIZ_3 = int(separation.argmin())", "test_quiz_3"),
+    "wrong_quiz_5": ("quiz_5", 'QUIZ_5 = "d"', "test_quiz_5"),
+    "wrong_quiz_6": ("quiz_6", 'QUIZ_6 = "a"', "test_quiz_6"),
 }
 
 

@@ -1,5 +1,5 @@
 """Notebook 06 (context tasks): its quizzes mean it and its exercises' tests check their
-rules. Every wrong choice fails quiz B, quiz A accepts only the student's own peak layer,
+rules. Every wrong choice fails quiz 2, quiz 1 accepts only the student's own peak layer,
 the exercises' tests reject broken answers, and with real nbgrader a submission with one
 wrong answer loses exactly that question's points and keeps all the others."""
 from __future__ import annotations
@@ -47,25 +47,25 @@ def _with_solution(ns: dict, grade_id: str) -> dict:
 # ------------------------------------------------------------ quizzes, no nbgrader
 
 @pytest.mark.parametrize("wrong", ["a", "c", "d", "e", "B", " b", None, 2])
-def test_every_wrong_quiz_b_answer_fails_and_b_passes(base_namespace, wrong, capsys):
-    _run_cell("test_qb", {**base_namespace, "QB_ANSWER": "b"})
-    assert "Quiz B: answer recorded" in capsys.readouterr().out
+def test_every_wrong_quiz_2_answer_fails_and_b_passes(base_namespace, wrong, capsys):
+    _run_cell("test_quiz_2", {**base_namespace, "QUIZ_2": "b"})
+    assert "Quiz 2: answer recorded" in capsys.readouterr().out
     with pytest.raises(AssertionError):
-        _run_cell("test_qb", {**base_namespace, "QB_ANSWER": wrong})
+        _run_cell("test_quiz_2", {**base_namespace, "QUIZ_2": wrong})
 
 
-def test_quiz_a_accepts_only_the_peak_of_the_students_own_measurement(base_namespace):
+def test_quiz_1_accepts_only_the_peak_of_the_students_own_measurement(base_namespace):
     for accs, peaks in (([0.5, 0.6, 0.7, 0.65], {2}), ([0.55, 0.9, 0.6, 0.9], {1, 3})):
         ns = {**base_namespace, "probe_results": {"minilm": {"wic": accs}}}
         for layer in range(len(accs)):
             if layer in peaks:
-                _run_cell("test_qa", {**ns, "QA_PEAK_LAYER": layer})
+                _run_cell("test_quiz_1", {**ns, "QUIZ_1": layer})
             else:
                 with pytest.raises(AssertionError):
-                    _run_cell("test_qa", {**ns, "QA_PEAK_LAYER": layer})
+                    _run_cell("test_quiz_1", {**ns, "QUIZ_1": layer})
         for bad in (None, float(min(peaks)), len(accs), -1, True):
             with pytest.raises(AssertionError):
-                _run_cell("test_qa", {**ns, "QA_PEAK_LAYER": bad})
+                _run_cell("test_quiz_1", {**ns, "QUIZ_1": bad})
 
 
 # ------------------------------------------------- exercises: solutions pass, mistakes fail
@@ -134,9 +134,9 @@ def test_every_visible_assert_names_its_rule():
 
 WRONG_SUBMISSIONS = {
     # student: (answer cell, what replaces it, the test cell that must lose its points)
-    "wrong_qa": ("qa_answer", "_a = probe_results['minilm']['wic']\n"
-                              "QA_PEAK_LAYER = min(range(len(_a)), key=lambda l: _a[l])", "test_qa"),
-    "wrong_qb": ("qb_answer", 'QB_ANSWER = "a"', "test_qb"),
+    "wrong_quiz_1": ("quiz_1", "_a = probe_results['minilm']['wic']\n"
+                                "QUIZ_1 = min(range(len(_a)), key=lambda l: _a[l])", "test_quiz_1"),
+    "wrong_quiz_2": ("quiz_2", 'QUIZ_2 = "a"', "test_quiz_2"),
     "wrong_span": ("ex_span", BROKEN["ex_span"]["only the first piece"], "test_span"),
 }
 

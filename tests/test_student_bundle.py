@@ -75,7 +75,7 @@ def secret_lines():
                         if distinctive(l) and l.strip() not in public]
             for region in regions(cell.source, SOL_BEGIN, SOL_END):
                 for l in region:
-                    if re.match(r"^\s*[A-Z][A-Z0-9_]*_ANSWER\s*=", l):
+                    if re.match(r"^\s*QUIZ_\d+\s*=", l):
                         out.append(("answer key", nb.name, l.strip()))
                     elif distinctive(l) and l.strip() not in public:
                         out.append(("solution", nb.name, l.strip()))

@@ -85,7 +85,7 @@ pip keeps it.
 
 - Write your code where it says `# YOUR CODE HERE` and remove the
   `raise NotImplementedError()` line; write quiz answers in the answer variable
-  (for example `Q3_ANSWER = "..."` with your option).
+  (quiz 3 of a notebook: `QUIZ_3 = ...`, in the form its question asks for).
 - Run the test cell under each exercise: a failure says what was expected, what your code
   gave, where the first difference is, and a hint. More tests run when your notebook is
   graded, so make your code right in general, not just for the visible examples.

@@ -5,7 +5,8 @@ and the grading benchmark. Every submission starts from the *release* notebook (
 a student downloads: visible tests only) and fills some answer cells with the
 solution's code, without the ``### BEGIN/END SOLUTION`` lines. On top of that:
 
-- :func:`wrong_quizzes` picks a wrong option in every quiz answer;
+- :func:`wrong_quizzes` picks a wrong option in every quiz answer (the reversed order for
+  an ordering quiz, so that every neighbouring pair is wrong);
 - :func:`colab_bytes` writes a notebook the way Colab saves it (nbformat 4.0 layout,
   Colab's notebook and cell metadata, ids in cell metadata, a Colab kernelspec);
 - :func:`to_bytes` writes a notebook as Jupyter does.
@@ -14,6 +15,7 @@ Deterministic: the same call always gives the same bytes.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import random
@@ -25,7 +27,10 @@ import nbformat
 from .course import RELEASE_DIR, SOLUTIONS_DIR
 
 MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$", re.IGNORECASE)
-QUIZ_LINE = re.compile(r"^(?P<var>[A-Z][A-Z0-9_]*_ANSWER)\s*=\s*(?P<value>\"[a-z]\"|'[a-z]'|True|False)\s*$")
+#: A line that sets quiz N's answer (``QUIZ_N``) to an option: a letter, True/False, or a
+#: list of letters (an ordering).
+QUIZ_LINE = re.compile(r"^(?P<var>QUIZ_\d+)\s*=\s*(?P<value>\"[a-z]\"|'[a-z]'|True|False"
+                       r"|\[\s*(?:[\"'][a-z][\"']\s*,\s*)*[\"'][a-z][\"']\s*\])\s*$")
 OPTION = re.compile(r"[\"']([a-z])[\"']")
 
 
@@ -59,7 +64,8 @@ def submission(assignment: str, notebook: str, solved: set[str] | None = None, *
 
 
 def quiz_cells(nb: nbformat.NotebookNode) -> list[str]:
-    """Answer cells that only set quiz answers to an option ("a".."e", True, False)."""
+    """Answer cells that only set quiz answers to an option ("a".."e", True, False, or a
+    list of letters)."""
     out = []
     for cell in nb.cells:
         if _meta(cell).get("solution") and cell.cell_type == "code":
@@ -86,6 +92,8 @@ def wrong_quizzes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 value = m.group("value")
                 if value in ("True", "False"):
                     wrong = "False" if value == "True" else "True"
+                elif value.startswith("["):
+                    wrong = "[" + ", ".join(f'"{o}"' for o in reversed(ast.literal_eval(value))) + "]"
                 else:
                     right = value.strip("\"'")
                     choices = [o for o in (options or list("abcde")) if o != right]

@@ -42,6 +42,7 @@ SPLITS = ("train", "dev", "test")
 FRACTIONS = {"train": 0.8, "dev": 0.1, "test": 0.1}   # share of the lemmas per split
 SPLIT_SALT = "encoder-course-wic-v1:"                  # changing it makes a new split
 MAX_PAIRS_PER_LABEL = 8                                # per lemma, so frequent words do not dominate
+LABEL_NAMES = ("different sense", "same sense")        # label index -> meaning
 
 
 @dataclass(frozen=True)

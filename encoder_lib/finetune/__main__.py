@@ -3,10 +3,11 @@
     python -m encoder_lib.finetune --init course --train-size 2000 --epochs 5
     python -m encoder_lib.finetune --init minilm --pooling mean --freeze-encoder
     python -m encoder_lib.finetune --config run.json --seed 1 --out-dir runs/seed1
+    python -m encoder_lib.finetune --task wic --init minilm --train-size 2000
 
-Settings come from the defaults of FinetuneConfig, then the JSON file of ``--config``,
-then the flags given (one flag per field). Bad input ends with one clear line on
-stderr and exit status 2, not a stack trace.
+Settings come from the defaults of FinetuneConfig (of WicConfig with ``--task wic``),
+then the JSON file of ``--config``, then the flags given (one flag per field). Bad
+input ends with one clear line on stderr and exit status 2, not a stack trace.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import types
 import typing
 from dataclasses import MISSING, fields
 
-from .config import FinetuneConfig
+from .config import WIC, FinetuneConfig, WicConfig, read_json
 
 
 def _parse_optional_int(text: str) -> int | None:
@@ -32,7 +33,10 @@ def _comments() -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m encoder_lib.finetune", description=__doc__.split("\n\n")[0])
+    wic_defaults = ", ".join(f"{f.name}={getattr(WicConfig(), f.name)!r}" for f in fields(WicConfig)
+                             if getattr(WicConfig(), f.name) != getattr(FinetuneConfig(), f.name))
+    parser = argparse.ArgumentParser(prog="python -m encoder_lib.finetune", description=__doc__.split("\n\n")[0],
+                                     epilog=f"With --task wic the defaults differ: {wic_defaults}.")
     parser.add_argument("--config", help="a JSON file of FinetuneConfig settings (flags override it)")
     hints = typing.get_type_hints(FinetuneConfig)
     comments = _comments()
@@ -57,9 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(argv: list[str] | None = None) -> FinetuneConfig:
     args = build_parser().parse_args(argv)
-    values = FinetuneConfig.from_json(args.config).to_dict() if args.config else {}
+    values = read_json(args.config) if args.config else {}
     values.update({k: v for k, v in vars(args).items() if k != "config" and v is not None})
-    return FinetuneConfig.from_dict(values)
+    return (WicConfig if values.get("task") == WIC else FinetuneConfig).from_dict(values)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,17 @@ class SequenceClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.head.classify(self.pooled(input_ids, attention_mask))  # (batch, num_labels)
 
+    # the fine-tuning loop's interface (shared with WordInContextModel): features from a
+    # batch dict, then the head; a frozen encoder's features are computed once
+
+    def features(self, batch: dict) -> torch.Tensor:
+        """The pooled vectors of a batch dict (input_ids, attention_mask), (batch, d)."""
+        return self.pooled(batch["input_ids"], batch["attention_mask"])
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_labels) from pooled vectors (batch, d)."""
+        return self.head.classify(features)
+
 
 def _load_folder(folder: Path) -> tuple[Encoder, WordPieceTokenizer]:
     """An encoder from a model folder, checked so a wrong folder gets a clear error: a

@@ -83,7 +83,7 @@ class TokenPairHead(nn.Module):
 
 @dataclass
 class PairBatch:
-    """Two encoded sentences per pair (see encoder_lib.data.wic.encode_targets)."""
+    """Two encoded sentences per pair (see encoder_lib.data.wic.collate_pairs)."""
 
     input_ids: torch.Tensor       # (2 * batch, seq): sentence A of every pair, then sentence B
     attention_mask: torch.Tensor  # (2 * batch, seq)
@@ -94,18 +94,50 @@ class PairBatch:
         return PairBatch(self.input_ids.to(device), self.attention_mask.to(device),
                          self.target_mask.to(device), None if self.labels is None else self.labels.to(device))
 
+    def as_dict(self) -> dict:
+        """The batch as the fine-tuning loop's dict (encoder_lib.finetune)."""
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask,
+                "target_mask": self.target_mask, "labels": self.labels}
+
 
 class WordInContextModel(nn.Module):
     """Encoder + TokenPairHead: both sentences of each pair go through the encoder in
-    one batch; the targets' vectors are pooled from the last layer H."""
+    one batch; each target's vector is the **mean of its word pieces' vectors** in the
+    last layer H (``pool_targets``; see the module docstring for why the mean).
+
+    A batch is a PairBatch or a dict with the same keys (the fine-tuning loop's form).
+    ``features`` is everything below the head and ``classify`` the head, so the loop of
+    encoder_lib.finetune can train it like a sentence classifier, and with a frozen
+    encoder compute the features once."""
 
     def __init__(self, encoder: nn.Module, num_labels: int = 2, dropout: float | None = None):
         super().__init__()
         self.encoder = encoder
         self.head = TokenPairHead(encoder.config, num_labels, dropout)
 
-    def forward(self, batch: PairBatch) -> torch.Tensor:
-        h = self.encoder(batch.input_ids, batch.attention_mask).last_hidden_state   # (2 batch, seq, d)
-        t = pool_targets(h, batch.target_mask, batch.attention_mask)               # (2 batch, d)
-        u, v = t.chunk(2, dim=0)                                                   # each (batch, d)
-        return self.head(u, v)                                                     # (batch, num_labels)
+    def features(self, batch: PairBatch | dict) -> torch.Tensor:
+        """[u; v] per pair, (batch, 2 d): the pooled targets of sentence A and sentence B."""
+        if isinstance(batch, PairBatch):
+            batch = batch.as_dict()
+        missing = [k for k in ("input_ids", "attention_mask", "target_mask") if k not in batch]
+        if missing:
+            raise ValueError(f"a word-in-context batch needs input_ids, attention_mask and target_mask; "
+                             f"missing {missing}")
+        rows = batch["input_ids"].shape[0]
+        if rows == 0:
+            raise ValueError("the pair list is empty: a batch needs at least one pair of sentences")
+        if rows % 2:
+            raise ValueError(f"a pair batch holds sentence A of every pair, then sentence B: an even number "
+                             f"of rows, got {rows}")
+        h = self.encoder(batch["input_ids"], batch["attention_mask"]).last_hidden_state   # (2 batch, seq, d)
+        t = pool_targets(h, batch["target_mask"], batch["attention_mask"])               # (2 batch, d)
+        u, v = t.chunk(2, dim=0)                                                         # each (batch, d)
+        return torch.cat([u, v], dim=-1)                                                 # (batch, 2 d)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (batch, num_labels) from ``features`` (batch, 2 d)."""
+        u, v = features.chunk(2, dim=-1)                                                 # each (batch, d)
+        return self.head(u, v)
+
+    def forward(self, batch: PairBatch | dict) -> torch.Tensor:
+        return self.classify(self.features(batch))                                      # (batch, num_labels)

@@ -127,13 +127,13 @@ PRESETS: dict[str, dict] = {
     # table is 80 % of them), WordNet's short sentences fit in 64 tokens (99.96 % of them).
     # 10,000 steps of 128 sentences are about 10 passes over the 132 k training sentences:
     # a 1,200-step run (one pass) only reached loss 6.7 against the unigram's 7.4 and gave
-    # part 3 nothing to build on. About 45 minutes on a 2-core CPU (`make checkpoint`).
+    # part 3 nothing to build on. `make checkpoint`: about 45 minutes on a quiet 2-core CPU
+    # (66 minutes measured while other work shared the machine).
     "course": dict(max_steps=10_000, warmup_steps=300, eval_every=500, checkpoint_every=1000,
                    save_dtype="float16"),
-    # A laptop CPU in about 10 minutes: narrower and shallower, shorter sequences.
-    "cpu": dict(hidden_size=96, num_layers=2, num_heads=2, intermediate_size=384, max_position=48,
-                max_length=48, batch_size=64, max_steps=1500, warmup_steps=100, eval_every=250,
-                checkpoint_every=500),
+    # A laptop CPU in about 10 minutes: the course model's shape (so a student's run compares
+    # with the shipped checkpoint), 3,000 steps, about 4.8 M tokens at ~10 k tokens/s.
+    "cpu": dict(max_steps=3000, warmup_steps=200, eval_every=250, checkpoint_every=500),
     # BERT-base's shape (110 M parameters) for GPUs: sequence 128, BERT's learning rate.
     "bert-base": dict(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072,
                       max_position=512, max_length=128, batch_size=256, max_steps=100_000, lr=1e-4,

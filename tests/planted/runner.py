@@ -86,8 +86,8 @@ def run_cell(source: str, ns: dict, name: str) -> str | None:
     return f"wrote to stderr: {err.getvalue().strip()[:500]}" if err.getvalue().strip() else None
 
 
-#: An answer cell that only sets quiz answers starts like this in the release.
-QUIZ_ANSWER = re.compile(r"^\s*(Q\w*|QUIZ_\w*)\s*=\s*None", re.MULTILINE)
+#: An answer cell of quiz N sets ``QUIZ_N = None`` in the release.
+QUIZ_ANSWER = re.compile(r"^\s*QUIZ_\d+\s*=\s*None", re.MULTILINE)
 
 
 def quiz_tests(assignment: str, notebook: str) -> set[str]:
