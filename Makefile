@@ -49,6 +49,8 @@ lab: setup
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Writes report.txt, report.html (class analytics), grades/totals/questions.csv into OUT; due dates
+# and the late policy are read from OUT/deadlines.toml when it exists (autograder/GRADING.md).
 grade: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.grade "$(SUBMISSIONS)" --out "$(OUT)" \
 		$(if $(PATTERN),--pattern '$(PATTERN)') $(GRADE_ARGS)

@@ -11,6 +11,11 @@ read. OUT receives:
 - ``totals.csv``   one row per student: points per part, total, percent (for an LMS);
 - ``report.txt``   the class table and every problem in plain words with its cost
   (also printed);
+- ``report.html``  class analytics: score distributions, per-question statistics, the
+  answers chosen in every quiz, problems with their true cost, flags (offline page);
+- ``questions.csv`` per question: mean, share at full marks, discrimination;
+- ``late.csv``     with due dates (``OUT/deadlines.toml`` or ``--deadlines``): every
+  submission time, days late and penalty;
 - ``feedback/<student>/<part>/<notebook>.html``  nbgrader feedback without hidden tests;
 - ``autograded/...`` the executed notebooks, ``gradebook.db`` the merged gradebook
   (for manual grading in formgrader), ``.state/`` what a re-run reuses.
@@ -65,6 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-kernel-guard", action="store_true",
                    help="run course and test cells without the kernel's guard (only to measure what it "
                         "costs: tampering is then neither undone nor detected)")
+    p.add_argument("--deadlines", type=Path, default=None,
+                   help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists; "
+                        "see autograder/GRADING.md)")
+    p.add_argument("--times", type=Path, default=None,
+                   help="CSV of submission times (student, part, submitted_at); default: the times of "
+                        "the zip's entries")
     p.add_argument("--quiet", action="store_true", help="do not print the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -233,7 +244,23 @@ def grade(args: argparse.Namespace) -> int:
     graded_parts = master.graded_assignments()
     nb_part = {nb: a for a in graded_parts for nb in master.notebooks(a)}
     ungraded = {nb for a in master.assignments() if a not in graded_parts for nb in master.notebooks(a)}
+    deadlines, stamps = None, {}
+    deadline_file = args.deadlines or (out / "deadlines.toml")
+    if args.deadlines is not None or deadline_file.is_file() or args.times is not None:
+        from .deadlines import DeadlineError, Deadlines, load
+        try:
+            deadlines = load(deadline_file, graded_parts) if deadline_file.is_file() or args.deadlines \
+                else Deadlines(deadline_file)
+            if args.times is not None:
+                from .submission_times import from_csv
+                stamps = from_csv(args.times, graded_parts, deadlines.tz)
+        except DeadlineError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
+    if deadlines is not None and args.times is None:
+        from .submission_times import from_intake
+        stamps = from_intake(intake, deadlines.tz)
     if args.assignments:
         parts = [a.strip() for a in args.assignments.split(",") if a.strip()]
         unknown = [a for a in parts if a not in graded_parts]
@@ -286,7 +313,16 @@ def grade(args: argparse.Namespace) -> int:
     merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
     rows = apply_hand_grades(rows, out / "gradebook.db")   # what formgrader saved there
     write_grades_csv(rows, out / "grades.csv")
-    write_totals_csv(rows, parts, out / "totals.csv")
+    late, late_lines = None, None
+    if deadlines is not None:
+        from .late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
+        late = assess_all(deadlines, stamps, rows)
+        write_late_csv(late, part_scores(rows), out / "late.csv")
+        write_gradebook(out / "gradebook.db", deadlines, late)
+        late_lines = report_lines(late, part_scores(rows), deadlines)
+    else:
+        (out / "late.csv").unlink(missing_ok=True)   # no due dates now: no stale penalties for lms_export
+    write_totals_csv(rows, parts, out / "totals.csv", late)
     write_unreadable_feedback(jobs, master.layout)
 
     notebooks = [nb for a in parts for nb in master.notebooks(a)]
@@ -308,13 +344,30 @@ def grade(args: argparse.Namespace) -> int:
     guard = Protection("kernel guard", not args.no_kernel_guard,
                        "course and test cells run sealed, as written; tampering undone or detected"
                        if not args.no_kernel_guard else "switched off by --no-kernel-guard")
+    files["report.html"] = str(out / "report.html")
+    files["questions"] = str(out / "questions.csv")
+    if late is not None:
+        files["late"] = str(out / "late.csv")
     text = build(rows, problems, notebooks, header=header, protections=[*plan.protections, guard],
-                 files=files)
+                 files=files, late_lines=late_lines)
     (out / "report.txt").write_text(text, encoding="utf-8")
+    write_analytics(out, rows, problems, parts, notebooks, jobs, args.solutions, late, deadlines,
+                    {"students": header["students"], "parts": header["parts"]})
     save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)])
     if not args.quiet:
         print(text)
     return 0
+
+
+def write_analytics(out: Path, rows, problems, parts, notebooks, jobs, solutions, late, deadlines,
+                    header: dict) -> None:
+    """``questions.csv`` and ``report.html`` (class analytics)."""
+    from .analytics import question_stats, write_questions_csv
+    from .report_html import quiz_choices, write
+
+    write_questions_csv(question_stats(rows), out / "questions.csv")
+    write(out / "report.html", rows, problems, parts=parts, notebooks=notebooks, header=header,
+          choices=quiz_choices(jobs, solutions), late=late, deadlines=deadlines)
 
 
 def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:

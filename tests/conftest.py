@@ -4,9 +4,16 @@
 one real ``nbgrader autograde`` run, two students: ``solution`` (hands in the solution
 notebooks) and ``release`` (hands in the committed release untouched). The notebook
 tests and the autograde tests both read it, so each notebook runs once per session.
+
+``demo_part2`` is ``make grade`` on the bundled demo cohort restricted to part 2 (four
+notebook-04 submissions: perfect, the untouched release, one wrong quiz, a broken
+training-loop cell), run once per session: the demo-cohort test checks its scores and
+the analytics test opens its ``report.html`` in Chromium.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,3 +80,24 @@ def graded_course(tmp_path_factory) -> GradedCourse:
     except NbgraderError as err:   # some notebook failed: the tests say which, with this log
         log = str(err)
     return GradedCourse(course, course.scores(), log, missing)
+
+
+@dataclass
+class DemoRun:
+    proc: subprocess.CompletedProcess   # the grading command's outcome
+    out: Path                           # its OUT folder
+    input_unchanged: bool               # the demo cohort's files are byte for byte as before
+
+
+@pytest.fixture(scope="session")
+def demo_part2(tmp_path_factory) -> DemoRun:
+    """``python -m autograder.grade`` on the demo cohort, part 2 only, once per session."""
+    cohort = REPO_ROOT / "autograder" / "demo_cohort"
+    out = tmp_path_factory.mktemp("demo_part2") / "out"
+    before = {p: p.read_bytes() for p in cohort.rglob("*") if p.is_file()}
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(cohort), "--out", str(out),
+                           "--assignments", "part2_pretraining", "--workers", "2", "--no-progress"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    after = {p: p.read_bytes() for p in cohort.rglob("*") if p.is_file()}
+    return DemoRun(proc, out, before == after)

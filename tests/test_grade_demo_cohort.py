@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -62,19 +58,12 @@ def test_cohort_has_every_kind_of_submission():
 # ------------------------------------------------------------ part 2, graded for real
 
 @pytest.fixture(scope="module")
-def part2_graded(tmp_path_factory):
-    """``make grade`` restricted to part 2: the demo cohort's four notebook-04 submissions
-    (perfect, blank, one wrong quiz, a broken training-loop cell), in one grading run."""
-    out = tmp_path_factory.mktemp("part2") / "out"
-    before = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(COHORT), "--out", str(out),
-                           "--assignments", "part2_pretraining", "--workers", "2", "--no-progress"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    after = {p: p.read_bytes() for p in COHORT.rglob("*") if p.is_file()}
-    with open(out / "grades.csv", newline="") as f:
+def part2_graded(demo_part2):
+    """The rows of notebook 04 from the session's one grading run of the demo cohort's part 2
+    (``demo_part2`` in conftest.py, shared with the report.html test)."""
+    with open(demo_part2.out / "grades.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["notebook"] == "04_masked_lm_pretraining"]
-    return proc, rows, before == after
+    return demo_part2.proc, rows, demo_part2.input_unchanged
 
 
 @pytest.mark.slow
@@ -91,3 +80,27 @@ def test_make_grade_grades_part2_and_each_submission_scores_what_it_should(part2
     assert all(score == 0 for score, _top in by_student["ben"].values()), by_student["ben"]
     assert by_student["dan"] == {**perfect, "test_quiz_2": (0.0, perfect["test_quiz_2"][1])}, by_student["dan"]
     assert by_student["eve"] == perfect, "a broken training-loop cell must cost no points"
+
+
+@pytest.mark.slow
+def test_the_perfect_student_gets_full_marks_on_every_notebook_under_make_grade(tmp_path):
+    """ada's six notebooks, graded the way an instructor grades (sandbox, kernel guard,
+    sealed cells): every autograded question at full marks. Catches a difference between
+    the guarded grading run and a plain notebook run (torch's per-thread grad mode once
+    cost notebook 03 eleven points here while the plain runs passed)."""
+    subs = tmp_path / "subs" / "ada"
+    subs.mkdir(parents=True)
+    for nb in (COHORT / "ada").glob("*.ipynb"):
+        (subs / nb.name).write_bytes(nb.read_bytes())
+    out = tmp_path / "out"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(subs.parent), "--out", str(out),
+                           "--workers", "2", "--no-progress"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "grades.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] != "manual"]
+    assert {r["notebook"] for r in rows} == {nb.stem for nb in (COHORT / "ada").glob("*.ipynb")}
+    lost = [(r["notebook"], r["grade_id"], r["score"], r["max_score"]) for r in rows
+            if float(r["score"] or 0) != float(r["max_score"])]
+    assert not lost, f"the perfect submission lost points: {lost}"

@@ -141,6 +141,22 @@ def test_a_training_step_inside_a_test_is_not_taken_for_tampering(kernel):
     assert not receipt.before and not receipt.during, (receipt.before, receipt.during)
 
 
+def test_torch_grad_mode_set_by_one_cell_holds_in_the_next_as_in_a_normal_run(kernel):
+    # grader cells run in a thread of their own and torch's grad mode is per thread: a
+    # setup cell's torch.set_grad_enabled(False) must still hold in the tests after it
+    receipt, _ = kernel.sealed("import torch\ntorch.set_grad_enabled(False)", kind="course")
+    assert receipt is not None and receipt.status == "ok", receipt
+    assert kernel.cell("print(torch.is_grad_enabled())").strip() == "False"     # a student cell
+    receipt, _ = kernel.sealed(
+        "p = torch.nn.Parameter(torch.ones(2))\n"
+        "p.add_(1.0)   # in-place on a leaf: allowed only with grad off\n"
+        "assert not torch.is_grad_enabled()")
+    assert receipt is not None and receipt.status == "ok", receipt
+    kernel.cell("torch.set_grad_enabled(True)")
+    receipt, _ = kernel.sealed("assert torch.is_grad_enabled()")
+    assert receipt is not None and receipt.status == "ok", receipt
+
+
 def test_student_hooks_see_only_ciphertext(kernel):
     kernel.cell("""
 import ast, builtins, sys

@@ -29,7 +29,9 @@ def _relocate(job: dict, shard: Path) -> dict:
     s, part = job["student"], job["assignment"]
     state = shard / ".state"
     return {**job, "result_path": str(state / "results" / s / f"{part}.json"),
-            "gradebook_path": str(state / "gradebooks" / s / f"{part}.db")}
+            "gradebook_path": str(state / "gradebooks" / s / f"{part}.db"),
+            "submitted_dir": str(state / "submitted" / s / part),
+            "autograded_dir": str(shard / "autograded" / s / part)}
 
 
 def combine(out: Path, shards: list[Path]) -> str:
@@ -87,8 +89,13 @@ def combine(out: Path, shards: list[Path]) -> str:
     files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
              "feedback": str(out / "feedback"), "gradebook": str(out / "gradebook.db")}
     notebooks = [nb for a in parts for nb in sorted(layout.get(a, {}))]
+    files["report.html"] = str(out / "report.html")
     text = build(rows, problems, notebooks, header=header, protections=protections, files=files)
     (out / "report.txt").write_text(text, encoding="utf-8")
+    from .grade import write_analytics
+    from .course import SOLUTIONS_DIR
+    write_analytics(out, rows, problems, parts, notebooks, jobs, SOLUTIONS_DIR, None, None,
+                    {"students": header["students"], "parts": header["parts"]})
     return text
 
 

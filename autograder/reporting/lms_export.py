@@ -5,7 +5,9 @@
                                            [--match-on COLUMN]
 
 Both read ``OUT/grades.csv`` (hand grades included once ``make grade`` ran after
-formgrader) and write one column of points per part.
+formgrader) and write one column of points per part. When the class has due dates
+(``OUT/late.csv``, written by ``make grade``), the points are those after the late
+penalty; ``--raw`` exports the points before it.
 
 - **Canvas** (``OUT/canvas_import.csv``): the columns Canvas imports, ``Student``, ``ID``,
   ``SIS User ID``, ``SIS Login ID``, ``Section``, one column per part, and the
@@ -63,6 +65,19 @@ def read_scores(grades_csv: Path) -> Scores:
     parts = sorted(top)
     return Scores(parts, {s: dict(p) for s, p in points.items()},
                   {p: sum(top[p].values()) for p in parts}, dict(pending))
+
+
+def apply_late(scores: Scores, late_csv: Path) -> int:
+    """Replace each (student, part)'s points by those after the late penalty in ``late.csv``;
+    returns how many were lowered."""
+    lowered = 0
+    with open(late_csv, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            got = scores.points.get(r["student"], {})
+            if r["part"] in got and float(r["penalty_percent"] or 0) > 0:
+                got[r["part"]] = float(r["after_penalty"])
+                lowered += 1
+    return lowered
 
 
 def canvas_file_name(student: str) -> str:
@@ -180,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--match-on", help="roster column holding the student key make grade used "
                                       "(default: try the usual identifier columns)")
     p.add_argument("--key-column", help="moodle: the identifier column of the import, e.g. 'Email address'")
+    p.add_argument("--raw", action="store_true", help="points before late penalties (default: after, "
+                                                      "when OUT/late.csv exists)")
     p.add_argument("--file", type=Path, help="where to write (default: OUT/canvas_import.csv or OUT/moodle_import.csv)")
     args = p.parse_args(argv)
     if args.lms == "moodle" and not args.key_column:
@@ -188,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--roster {args.roster} does not exist")
     try:
         scores = read_scores(args.out / "grades.csv")
+        if not args.raw and (args.out / "late.csv").is_file():
+            n = apply_late(scores, args.out / "late.csv")
+            print(f"late penalties applied ({args.out / 'late.csv'}): {n} part(s) lowered; --raw for the points before")
         dest = args.file or args.out / f"{args.lms}_import.csv"
         if args.lms == "canvas":
             unmatched = write_canvas(scores, dest, args.roster, args.match_on)

@@ -38,9 +38,12 @@ def write_grades_csv(rows: list[Row], path: Path) -> None:
                         r.comment])
 
 
-def write_totals_csv(rows: list[Row], parts: list[str], path: Path) -> None:
+def write_totals_csv(rows: list[Row], parts: list[str], path: Path, late: dict | None = None) -> None:
     """One row per student: points per part, total, maximum, percent, questions waiting
-    for manual grading. Plain columns an LMS grade import can map."""
+    for manual grading. Plain columns an LMS grade import can map. With ``late``
+    (``{(student, part): deadlines.Late}``, when a deadlines file is in use) also, per part,
+    the days late and the points after the late penalty, then the penalty, total and
+    percent after it; the raw columns stay as they are."""
     got: dict = defaultdict(lambda: defaultdict(float))
     top: dict = defaultdict(lambda: defaultdict(float))
     manual: dict = defaultdict(int)
@@ -48,14 +51,28 @@ def write_totals_csv(rows: list[Row], parts: list[str], path: Path) -> None:
         got[r.student][r.part] += r.score or 0.0
         top[r.student][r.part] += r.max_score
         manual[r.student] += r.status == "manual"
+    head = ["student", *parts, "total", "max_total", "percent", "pending_manual"]
+    if late is not None:
+        head += [f"{p}_days_late" for p in parts] + [f"{p}_after_penalty" for p in parts]
+        head += ["late_penalty", "total_after_penalty", "percent_after_penalty"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", *parts, "total", "max_total", "percent", "pending_manual"])
+        w.writerow(head)
         for s in sorted(got):
             total = sum(got[s][p] for p in parts)
             top_total = sum(top[s][p] for p in parts)
-            w.writerow([s, *[_num(got[s][p]) for p in parts], _num(total), _num(top_total),
-                        f"{100 * total / top_total:.1f}" if top_total else "", manual[s]])
+            line = [s, *[_num(got[s][p]) for p in parts], _num(total), _num(top_total),
+                    f"{100 * total / top_total:.1f}" if top_total else "", manual[s]]
+            if late is not None:
+                from .deadlines import after_penalty
+                after = {p: after_penalty(got[s][p], late[(s, p)]) if (s, p) in late else got[s][p]
+                         for p in parts}
+                kept = sum(after.values())
+                line += [late[(s, p)].days if (s, p) in late else "" for p in parts]
+                line += [_num(round(after[p], 4)) for p in parts]
+                line += [_num(round(total - kept, 4)), _num(round(kept, 4)),
+                         f"{100 * kept / top_total:.1f}" if top_total else ""]
+            w.writerow(line)
 
 
 def merge_gradebooks(master_db: Path, master_hash: str, jobs: list[dict], out_db: Path,

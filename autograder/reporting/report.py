@@ -3,8 +3,10 @@
 1. what ran: submissions, students, workers, time, and which protections were on or off;
 2. the class table: every student's score per notebook, total and percentage;
 3. every problem, per student and notebook, in plain words with what it cost;
-4. what is left to do by hand (written answers, flagged submissions) and where the
-   files are.
+4. late submissions and their penalties, when there are due dates (:mod:`autograder.late`);
+5. what is left to do by hand (written answers, flagged submissions, an untouched release
+   handed in) and where the files are. ``report.html`` (:mod:`autograder.report_html`)
+   shows the class analytics.
 """
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ def problem_lines(problems: list[Problem]) -> list[str]:
 
 
 def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, header: dict,
-          protections: list, files: dict[str, str]) -> str:
+          protections: list, files: dict[str, str], late_lines: list[str] | None = None) -> str:
     out = ["AUTOGRADER REPORT", "=" * 17, ""]
     for k, v in header.items():
         out.append(f"{k + ':':<22} {v}")
@@ -88,6 +90,9 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
     out += ["", f"PROBLEMS ({len(errors)} that cost points or need a look, {len(notes)} handled notes)",
             "  ! = costs points or needs a look;  - = handled, noted", ""]
     out += problem_lines(problems) if problems else ["  none"]
+    if late_lines is not None:
+        out += ["", "LATE SUBMISSIONS (totals.csv: raw and after-penalty columns; late.csv: every time)"]
+        out += late_lines
     manual = [r for r in rows if r.status == "manual"]
     out += ["", "TO DO BY HAND"]
     if manual:
@@ -97,6 +102,9 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
                       if p.kind in ("grader_error", "tampering", "manual_review")})
     for s, nb in flagged:
         out.append(f"  look at {s} / {nb} (flagged above)")
+    for p in sorted((p for p in errors if p.kind == "untouched_release"), key=lambda p: (p.student, p.notebook)):
+        out.append(f"  {p.student} / {p.notebook}: the release handed in untouched (the wrong file?)")
+        flagged.append((p.student, p.notebook))
     if not manual and not flagged:
         out.append("  nothing")
     out += ["", "FILES"]

@@ -9,6 +9,9 @@ it affected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
 
 #: Plain words for the notable errors of answer cells.
 ERROR_WORDS = {
@@ -41,7 +44,7 @@ SEVERITY = {
     "unknown_notebook": "error", "file_too_large": "error", "zip_too_large": "error",
     "deleted_cells": "error", "manual_review": "error", "cell_type_changed": "error",
     "kernel_start_failed": "error",
-    "stray_processes": "error",
+    "stray_processes": "error", "broken_cell": "error", "untouched_release": "error",
     "output_truncated": "note", "stderr_in_test": "note", "renamed": "note", "ignored_file": "note",
     "duplicate_file": "note", "not_utf8": "note", "nbformat3": "note", "format_version": "note",
     "schema_version": "note", "duplicate_ids": "note",
@@ -152,13 +155,86 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
             score = None if status == "manual" else float(g["score"] or 0.0)
             rows.append(Row(student, part, name, gid, score, float(g["max_score"]), status, detail))
             lost[gid] = 0.0 if score is None else float(g["max_score"]) - score
+        at_cell: dict[int, Problem] = {}
         for e in nbres.get("events", []):
             if e["kind"] == "grader_error":
                 continue
             affects = tuple(e.get("affects") or ())
             cost = sum(lost.get(q, 0.0) for q in affects)
             problems.append(Problem(student, name, e["kind"], _event_words(e), cost, affects))
+            if e.get("cell") is not None and (e["kind"] == "answer_error" or e["cell"] not in at_cell):
+                at_cell[e["cell"]] = problems[-1]
+        problems += _knock_on(job, name, lost, at_cell)
+        problems += _untouched(job, name, sum(lost.values()))
     return rows, problems
+
+
+def _knock_on(job: dict, name: str, lost: dict[str, float], at_cell: dict[int, "Problem"]) -> list["Problem"]:
+    """Charge later ``NameError`` failures to the broken cell that left the name undefined
+    (:mod:`autograder.true_cost`): added to that cell's problem, or a new ``broken_cell``
+    problem when the cell's own failure was not one already. Returns the new problems."""
+    from .true_cost import blame
+
+    path = Path(job.get("autograded_dir", "")) / f"{name}.ipynb"
+    if not job.get("autograded_dir") or not path.is_file():
+        return []
+    release = Path(job["release_dir"]) / f"{name}.ipynb" if job.get("release_dir") else None
+    try:
+        blamed = blame(path, release)
+        cells = nbformat.read(path, as_version=4).cells
+    except Exception:   # a notebook nbgrader wrote but this cannot read: no knock-on costs
+        return []
+    gid = {i: c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for i, c in enumerate(cells)}
+    roots: dict[int, list[str]] = {}
+    for i, root in sorted(blamed.items()):
+        q = gid.get(i)
+        if q in lost and lost[q] > 0:
+            roots.setdefault(root, []).append(q)
+    new = []
+    for root, qs in roots.items():
+        p = at_cell.get(root)
+        if p is None:
+            err = next((o for o in cells[root].get("outputs", []) if o.get("output_type") == "error"), {})
+            if err.get("ename") == "NotImplementedError":   # not answered: its rows say so already
+                continue
+            where = f"cell {gid[root]!r}" if gid.get(root) else f"cell {root + 1}"
+            p = Problem(job["student"], name, "broken_cell",
+                        f"{where} failed ({err.get('ename', 'error')}: {str(err.get('evalue', ''))[:120]})", 0.0, ())
+            new.append(p)
+        extra = [q for q in qs if q not in p.questions]
+        if not extra:
+            continue
+        points = sum(lost[q] for q in extra)
+        p.what += (f"; later cells that use what it defines failed with NameError, "
+                   f"{_pts(points)} more, counted here")
+        p.cost = (p.cost or 0.0) + points
+        p.questions = tuple(p.questions) + tuple(extra)
+    return new
+
+
+def _untouched(job: dict, name: str, cost: float) -> list["Problem"]:
+    """A flag when the notebook handed in is the release, no answer cell changed."""
+    from .true_cost import untouched
+
+    sub = Path(job.get("submitted_dir", "")) / f"{name}.ipynb"
+    rel = Path(job.get("release_dir", "")) / f"{name}.ipynb"
+    if not (job.get("submitted_dir") and job.get("release_dir") and sub.is_file() and rel.is_file()):
+        return []
+    try:
+        same = untouched(sub, rel)
+    except Exception:
+        return []
+    if not same:
+        return []
+    return [Problem(job["student"], name, "untouched_release",
+                    "handed in the release as downloaded: no answer cell was changed "
+                    "(the wrong file? ask the student)", cost, ("all questions",))]
+
+
+def _pts(x: float) -> str:
+    x = float(x)
+    n = f"{x:g}"
+    return f"{n} point{'s' if x != 1 else ''}"
 
 
 def _event_words(e: dict) -> str:

@@ -67,7 +67,14 @@ def install(guarded_modules):
     _frames, _sleep = sys._current_frames, __import__("time").sleep
     _MISSING = _object()
     REBOUND = ("input", "exit", "quit", "get_ipython")
-    runner, tools = _runner, (exec, type, str, BaseException)
+    # torch's grad mode is per thread: a grader cell runs in a thread of its own, so the mode
+    # the notebook set (torch.set_grad_enabled(False) in a setup cell) is carried in and out
+    _torch = sys.modules.get("torch")
+    _grad_get = _getattr(_getattr(_torch, "_C", None), "is_grad_enabled", None)
+    _grad_set = _getattr(_getattr(_torch, "_C", None), "_set_grad_enabled", None)
+    if _grad_get is None or _grad_set is None:
+        _grad_get = _grad_set = None
+    runner, tools = _runner, (exec, type, str, BaseException, _grad_get, _grad_set)
     _main = _ident()
     _builtins_mod, _builtins = builtins, {}   # snapshot at the handshake (IPython adds exit, quit ...)
     _modules = sys.modules
@@ -264,7 +271,7 @@ def install(guarded_modules):
             state["self"] = False
 
     def run_in_thread(codes, ns, kind):
-        result, done = [None], _lock()
+        result, done = [None, _grad_get() if _grad_get is not None else None], _lock()
         done.acquire()
         tid = _start(runner, (codes, ns, result, done, _copy_context(), tools))
         done.acquire()
@@ -275,6 +282,8 @@ def install(guarded_modules):
             if others:   # such a thread could change what the test relies on while it runs
                 flag(f"review: {_len(others)} Python thread(s) started by notebook code were running "
                      "while a test ran")
+        if _grad_set is not None and _type(result[1]) is bool:
+            _grad_set(result[1])      # the mode the cell left, as if it had run in this thread
         outcome = result[0]
         if _type(outcome) is not _tuple or _len(outcome) != 3 or _any(_type(x) is not _str for x in outcome):
             return ("error", "KernelStopped", "the cell's thread did not report")
@@ -407,9 +416,11 @@ def _runner(codes, ns, result, done, ctx, tools):
     """Runs a grader cell's code objects in their own thread (no frame of the hook above
     them) and reports ``(status, ename, evalue)``; student code the cell calls runs here.
     Uses only what it is given (``tools``), never a global a student could rebind."""
-    exec_, type_, str_, base = tools
+    exec_, type_, str_, base, grad_get, grad_set = tools
     try:
         try:
+            if grad_set is not None and type_(result[1]) is bool:
+                grad_set(result[1])   # the notebook's grad mode (per thread in torch)
             for code in codes:
                 ctx.run(exec_, code, ns)
             result[0] = ("ok", "", "")
@@ -423,4 +434,8 @@ def _runner(codes, ns, result, done, ctx, tools):
                 ename, evalue = "Exception", "(the error could not be shown)"
             result[0] = ("error", ename[:200], evalue[:2000])
     finally:
+        try:
+            result[1] = grad_get() if grad_get is not None else None
+        except base:
+            result[1] = None
         done.release()

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("finetune_compare", "context_tasks")
+NAMES = ("finetune_compare",)
 
 
 def path(name: str) -> Path:
