@@ -222,6 +222,7 @@ def grade(args: argparse.Namespace) -> int:
     from .reporting.merge import merge_gradebooks, write_grades_csv, write_totals_csv
     from .sandbox.pool import run_jobs
     from .reporting.report import build
+    from .reporting.report_html import write_analytics
     from .reporting.results import job_rows
     from .sandbox.sandbox import Limits, Protection, SandboxPlan
     from .intake.unreadable import write_unreadable_feedback
@@ -247,19 +248,19 @@ def grade(args: argparse.Namespace) -> int:
     deadlines, stamps = None, {}
     deadline_file = args.deadlines or (out / "deadlines.toml")
     if args.deadlines is not None or deadline_file.is_file() or args.times is not None:
-        from .deadlines import DeadlineError, Deadlines, load
+        from .course.deadlines import DeadlineError, Deadlines, load
         try:
             deadlines = load(deadline_file, graded_parts) if deadline_file.is_file() or args.deadlines \
                 else Deadlines(deadline_file)
             if args.times is not None:
-                from .submission_times import from_csv
+                from .intake.submission_times import from_csv
                 stamps = from_csv(args.times, graded_parts, deadlines.tz)
         except DeadlineError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
     intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
     if deadlines is not None and args.times is None:
-        from .submission_times import from_intake
+        from .intake.submission_times import from_intake
         stamps = from_intake(intake, deadlines.tz)
     if args.assignments:
         parts = [a.strip() for a in args.assignments.split(",") if a.strip()]
@@ -315,7 +316,7 @@ def grade(args: argparse.Namespace) -> int:
     write_grades_csv(rows, out / "grades.csv")
     late, late_lines = None, None
     if deadlines is not None:
-        from .late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
+        from .reporting.late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
         late = assess_all(deadlines, stamps, rows)
         write_late_csv(late, part_scores(rows), out / "late.csv")
         write_gradebook(out / "gradebook.db", deadlines, late)
@@ -357,17 +358,6 @@ def grade(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(text)
     return 0
-
-
-def write_analytics(out: Path, rows, problems, parts, notebooks, jobs, solutions, late, deadlines,
-                    header: dict) -> None:
-    """``questions.csv`` and ``report.html`` (class analytics)."""
-    from .analytics import question_stats, write_questions_csv
-    from .report_html import quiz_choices, write
-
-    write_questions_csv(question_stats(rows), out / "questions.csv")
-    write(out / "report.html", rows, problems, parts=parts, notebooks=notebooks, header=header,
-          choices=quiz_choices(jobs, solutions), late=late, deadlines=deadlines)
 
 
 def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:

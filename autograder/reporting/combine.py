@@ -92,8 +92,8 @@ def combine(out: Path, shards: list[Path]) -> str:
     files["report.html"] = str(out / "report.html")
     text = build(rows, problems, notebooks, header=header, protections=protections, files=files)
     (out / "report.txt").write_text(text, encoding="utf-8")
-    from .grade import write_analytics
-    from .course import SOLUTIONS_DIR
+    from .report_html import write_analytics
+    from ..course.course import SOLUTIONS_DIR
     write_analytics(out, rows, problems, parts, notebooks, jobs, SOLUTIONS_DIR, None, None,
                     {"students": header["students"], "parts": header["parts"]})
     return text
