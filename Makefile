@@ -58,17 +58,17 @@ grade: setup
 # Hand grading: nbgrader's formgrader on OUT (prints its URL); then `make grade` on the same
 # OUT writes the hand grades into grades.csv, totals.csv and the report.
 formgrader: setup
-	$(PY) -m autograder.formgrader --out "$(OUT)"
+	$(PY) -m autograder.reporting.formgrader --out "$(OUT)"
 
 # Every student's feedback again, with the hand grades and comments (hidden tests stripped).
 feedback: setup
-	$(PY) -m autograder.regenerate_feedback --out "$(OUT)"
+	$(PY) -m autograder.reporting.regenerate_feedback --out "$(OUT)"
 
 release: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.release
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m autograder.course.release
 
 student-bundle: setup
-	$(PY) -m autograder.bundle
+	$(PY) -m autograder.course.bundle
 
 bench: setup
 	$(PY) bench/encoder_speed.py

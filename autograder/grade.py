@@ -21,8 +21,8 @@ read. OUT receives:
   (for manual grading in formgrader), ``.state/`` what a re-run reuses.
 
 Each (student, part) is a job: intake finds the files (renamed, zipped, duplicated),
-:mod:`autograder.repair` makes them gradable, and worker processes (one per core by
-default) grade them with nbgrader, the kernel confined by :mod:`autograder.sandbox`.
+:mod:`autograder.intake.repair` makes them gradable, and worker processes (one per core by
+default) grade them with nbgrader, the kernel confined by :mod:`autograder.sandbox.sandbox`.
 A re-run grades only what changed, unless ``--redo``.
 """
 from __future__ import annotations
@@ -36,8 +36,8 @@ import sys
 import time
 from pathlib import Path
 
-from .course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
-from .nbgrader_config import CELL_TIMEOUT_S
+from .course.course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
+from .course.nbgrader_config import CELL_TIMEOUT_S
 
 GRADER_VERSION = "2"   # 2: course and test cells run through the kernel guard
 DEFAULT_SUBMISSIONS = REPO_ROOT / "autograder" / "demo_cohort"
@@ -130,7 +130,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
     """Repair every notebook, write the copies the workers grade, describe each job."""
     import nbformat
 
-    from .repair import repair
+    from .intake.repair import repair
 
     layout = master.layout
     jobs = []
@@ -202,7 +202,7 @@ def _load_result(job: dict) -> dict | None:
 
 
 def _intake_problems(intake, students: set[str]) -> list:
-    from .results import Problem
+    from .reporting.results import Problem
 
     unknown_cost = {"unsafe_zip_entry", "no_student", "unknown_notebook", "file_too_large",
                     "zip_too_large", "skipped_link"}
@@ -216,15 +216,16 @@ def _intake_problems(intake, students: set[str]) -> list:
 
 
 def grade(args: argparse.Namespace) -> int:
-    from .intake import DEFAULT_PATTERN, collect
+    from .intake.intake import DEFAULT_PATTERN, collect
     from .master import build_master
-    from .hand_grades import apply_hand_grades
-    from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
-    from .pool import run_jobs
-    from .report import build
-    from .results import job_rows
-    from .sandbox import Limits, Protection, SandboxPlan
-    from .unreadable import write_unreadable_feedback
+    from .reporting.hand_grades import apply_hand_grades
+    from .reporting.merge import merge_gradebooks, write_grades_csv, write_totals_csv
+    from .sandbox.pool import run_jobs
+    from .reporting.report import build
+    from .reporting.report_html import write_analytics
+    from .reporting.results import job_rows
+    from .sandbox.sandbox import Limits, Protection, SandboxPlan
+    from .intake.unreadable import write_unreadable_feedback
 
     t0 = time.monotonic()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -247,19 +248,19 @@ def grade(args: argparse.Namespace) -> int:
     deadlines, stamps = None, {}
     deadline_file = args.deadlines or (out / "deadlines.toml")
     if args.deadlines is not None or deadline_file.is_file() or args.times is not None:
-        from .deadlines import DeadlineError, Deadlines, load
+        from .course.deadlines import DeadlineError, Deadlines, load
         try:
             deadlines = load(deadline_file, graded_parts) if deadline_file.is_file() or args.deadlines \
                 else Deadlines(deadline_file)
             if args.times is not None:
-                from .submission_times import from_csv
+                from .intake.submission_times import from_csv
                 stamps = from_csv(args.times, graded_parts, deadlines.tz)
         except DeadlineError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
     intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
     if deadlines is not None and args.times is None:
-        from .submission_times import from_intake
+        from .intake.submission_times import from_intake
         stamps = from_intake(intake, deadlines.tz)
     if args.assignments:
         parts = [a.strip() for a in args.assignments.split(",") if a.strip()]
@@ -315,7 +316,7 @@ def grade(args: argparse.Namespace) -> int:
     write_grades_csv(rows, out / "grades.csv")
     late, late_lines = None, None
     if deadlines is not None:
-        from .late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
+        from .reporting.late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
         late = assess_all(deadlines, stamps, rows)
         write_late_csv(late, part_scores(rows), out / "late.csv")
         write_gradebook(out / "gradebook.db", deadlines, late)
@@ -359,19 +360,8 @@ def grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_analytics(out: Path, rows, problems, parts, notebooks, jobs, solutions, late, deadlines,
-                    header: dict) -> None:
-    """``questions.csv`` and ``report.html`` (class analytics)."""
-    from .analytics import question_stats, write_questions_csv
-    from .report_html import quiz_choices, write
-
-    write_questions_csv(question_stats(rows), out / "questions.csv")
-    write(out / "report.html", rows, problems, parts=parts, notebooks=notebooks, header=header,
-          choices=quiz_choices(jobs, solutions), late=late, deadlines=deadlines)
-
-
 def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:
-    """What ``python -m autograder.combine`` needs to fold this output with other shards'."""
+    """What ``python -m autograder.reporting.combine`` needs to fold this output with other shards'."""
     from dataclasses import asdict
 
     shutil.copyfile(master.gradebook, state / "master.db")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import SOLUTIONS_DIR, jupyter_env, make_scratch_course
+from .course.course import SOLUTIONS_DIR, jupyter_env, make_scratch_course
 
 MASTER_FORMAT = 2
 

@@ -35,8 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.cohort import exercises, submission, to_bytes  # noqa: E402
-from autograder.course import jupyter_env, make_scratch_course  # noqa: E402
+from autograder.course.cohort import exercises, submission, to_bytes  # noqa: E402
+from autograder.course.course import jupyter_env, make_scratch_course  # noqa: E402
 
 PART = "part1_representations"
 ALL = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_representations"]

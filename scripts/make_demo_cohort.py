@@ -3,7 +3,7 @@
     python scripts/make_demo_cohort.py [--out DIR]
 
 One folder per student, the notebooks as students hand them in (see
-``autograder/cohort.py``). The class has the kinds of submissions an instructor meets
+``autograder/course/cohort.py``). The class has the kinds of submissions an instructor meets
 in Part 1:
 
 - ``ada``  everything right;            - ``ben``  the release, untouched;
@@ -41,9 +41,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.cohort import (colab_bytes, exercises, submission, to_bytes,  # noqa: E402
+from autograder.course.cohort import (colab_bytes, exercises, submission, to_bytes,  # noqa: E402
                                wrong_quizzes)
-from autograder.course import RELEASE_DIR, SOLUTIONS_DIR  # noqa: E402
+from autograder.course.course import RELEASE_DIR, SOLUTIONS_DIR  # noqa: E402
 
 PART = "part1_representations"
 NOTEBOOKS = ["01_tokens_to_vectors", "02_self_attention", "03_sequence_representations"]

@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from autograder.course import (  # noqa: E402
+from autograder.course.course import (  # noqa: E402
     RELEASE_DIR, CourseNotebook, NbgraderError, ScratchCourse, course_notebooks,
     jupyter_env, make_scratch_course,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import RELEASE_DIR, SOLUTIONS_DIR, make_scratch_course
+from autograder.course.course import RELEASE_DIR, SOLUTIONS_DIR, make_scratch_course
 
 
 def release_notebook(assignment: str, name: str) -> nbformat.NotebookNode:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.course import course_notebooks
+from autograder.course.course import course_notebooks
 from conftest import RELEASE_STUDENT, SOLUTION_STUDENT
 
 NOTEBOOKS = course_notebooks()

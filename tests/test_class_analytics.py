@@ -9,11 +9,11 @@ import re
 import nbformat
 import pytest
 
-from autograder.analytics import pearson, question_stats, scores_by, write_questions_csv
-from autograder.quiz_answers import NO_ANSWER, OTHER, answers, distribution, quizzes
-from autograder.report_html import build
-from autograder.results import Problem, Row
-from autograder.true_cost import blame, defined_names, untouched
+from autograder.reporting.analytics import pearson, question_stats, scores_by, write_questions_csv
+from autograder.reporting.quiz_answers import NO_ANSWER, OTHER, answers, distribution, quizzes
+from autograder.reporting.report_html import build
+from autograder.reporting.results import Problem, Row
+from autograder.reporting.true_cost import blame, defined_names, untouched
 
 P, NB = "part1", "01_nb"
 
@@ -197,7 +197,7 @@ def test_a_name_the_release_cell_defines_is_blamed_even_if_the_student_deleted_i
 
 
 def test_the_report_charges_knock_on_failures_to_the_broken_cell(tmp_path):
-    from autograder.results import job_rows
+    from autograder.reporting.results import job_rows
 
     release = _nb(_code("def f(x):\n    raise NotImplementedError()", "ex_f", solution=True),
                   _code("check(f)", "test_f", grade=True, points=2),

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cohort import submission, to_bytes
-from autograder.course import REPO_ROOT
-from autograder.deadlines import DeadlineError, LatePolicy, after_penalty, assess, load
-from autograder.intake import collect
-from autograder.submission_times import from_csv, from_intake
+from autograder.course.cohort import submission, to_bytes
+from autograder.course.course import REPO_ROOT
+from autograder.course.deadlines import DeadlineError, LatePolicy, after_penalty, assess, load
+from autograder.intake.intake import collect
+from autograder.intake.submission_times import from_csv, from_intake
 
 PARTS = ["part1_representations", "part2_pretraining"]
 DUE = datetime(2026, 10, 12, 21, 59, tzinfo=timezone.utc)
@@ -219,13 +219,13 @@ def test_a_late_zip_submission_is_penalised_in_totals_report_and_nbgrader_export
 
 
 def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, capsys):
-    from autograder.lms_export import main as lms_export
-    from autograder.merge import GRADES_COLUMNS
+    from autograder.reporting.lms_export import main as lms_export
+    from autograder.reporting.merge import GRADES_COLUMNS
 
     (tmp_path / "grades.csv").write_text(
         ",".join(GRADES_COLUMNS) + "\n" + "ann,part1_representations,01_nb,q1,8,10,partial,\n"
         "bob,part1_representations,01_nb,q1,10,10,passed,\n", encoding="utf-8")
-    from autograder.late import LATE_COLUMNS
+    from autograder.reporting.late import LATE_COLUMNS
     (tmp_path / "late.csv").write_text(
         ",".join(LATE_COLUMNS) + "\n"
         "ann,part1_representations,,,,0,0,8,0,8,\n"
@@ -245,11 +245,11 @@ def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, cap
 
 
 def test_totals_keep_raw_points_and_add_days_late_and_points_after_the_penalty(tmp_path):
-    from autograder.deadlines import Deadlines
-    from autograder.late import assess_all, write_late_csv, part_scores
-    from autograder.merge import write_totals_csv
-    from autograder.results import Row
-    from autograder.submission_times import Stamp
+    from autograder.course.deadlines import Deadlines
+    from autograder.reporting.late import assess_all, write_late_csv, part_scores
+    from autograder.reporting.merge import write_totals_csv
+    from autograder.reporting.results import Row
+    from autograder.intake.submission_times import Stamp
 
     rows = [Row("ann", PARTS[0], "01", "q", 10.0, 10.0, "passed"), Row("ann", PARTS[1], "04", "q", 6.0, 10.0, "partial"),
             Row("bob", PARTS[0], "01", "q", 8.0, 10.0, "partial"), Row("bob", PARTS[1], "04", "q", 0.0, 10.0, "missing")]

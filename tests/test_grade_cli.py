@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cohort import submission, to_bytes
-from autograder.course import REPO_ROOT
+from autograder.course.cohort import submission, to_bytes
+from autograder.course.course import REPO_ROOT
 from autograder.grade import in_shard
-from autograder.merge import GRADES_COLUMNS
+from autograder.reporting.merge import GRADES_COLUMNS
 
 PART, NB = "part1_representations", "01_tokens_to_vectors"
 
@@ -110,7 +110,7 @@ def test_shards_graded_apart_combine_into_the_whole_class(graded):
         assert proc.returncode == 0, proc.stderr[-3000:]
     combined = root / "combined"
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.combine", "--out", str(combined), "--quiet",
+    proc = subprocess.run([sys.executable, "-m", "autograder.reporting.combine", "--out", str(combined), "--quiet",
                            *map(str, shards)], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     read = lambda p: sorted(csv.reader(open(p, newline="")))   # noqa: E731

@@ -6,9 +6,9 @@ import importlib.util
 
 import pytest
 
-from autograder.course import REPO_ROOT
+from autograder.course.course import REPO_ROOT
 from autograder.grade import DEFAULT_SUBMISSIONS, parse_args
-from autograder.intake import collect
+from autograder.intake.intake import collect
 
 COHORT = REPO_ROOT / "autograder" / "demo_cohort"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.intake import collect, identify, safe_student
+from autograder.intake.intake import collect, identify, safe_student
 
 NOTEBOOKS = {"01_tokens_to_vectors": "part1_representations",
              "02_self_attention": "part1_representations",

@@ -8,9 +8,9 @@ import json
 import nbformat
 import pytest
 
-from autograder.cohort import colab_bytes, submission, to_bytes
-from autograder.course import RELEASE_DIR
-from autograder.repair import repair
+from autograder.course.cohort import colab_bytes, submission, to_bytes
+from autograder.course.course import RELEASE_DIR
+from autograder.intake.repair import repair
 
 pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
 

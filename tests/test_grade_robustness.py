@@ -24,8 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cohort import colab_bytes, submission, to_bytes
-from autograder.course import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
+from autograder.course.cohort import colab_bytes, submission, to_bytes
+from autograder.course.course import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
 from autograder.grade import master_cache
 from autograder.master import solutions_hash
 
@@ -330,7 +330,7 @@ def write_zip(path: Path, ref: dict[str, bytes], cases: dict[str, Case]) -> None
 @functools.lru_cache(maxsize=1)
 def full_sandbox() -> bool:
     """True where every protection is on (root, bubblewrap, namespaces)."""
-    from autograder.sandbox import SandboxPlan
+    from autograder.sandbox.sandbox import SandboxPlan
 
     return not SandboxPlan.detect().off
 
@@ -467,7 +467,7 @@ def test_feedback_hides_hidden_tests(run):
 
 def hidden_test_lines(notebook: str = NB1) -> list[str]:
     """The lines of every hidden-test region of the instructor's notebook."""
-    from autograder.feedback import BEGIN, END
+    from autograder.course.feedback import BEGIN, END
 
     nb = nbformat.read(SOLUTIONS_DIR / PART / f"{notebook}.ipynb", as_version=4)
     lines, hidden = [], False

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import REPO_ROOT, SOLUTIONS_DIR
-from autograder.sandbox import KERNEL_UID_BASE, SandboxPlan, python_roots
+from autograder.course.course import REPO_ROOT, SOLUTIONS_DIR
+from autograder.sandbox.sandbox import KERNEL_UID_BASE, SandboxPlan, python_roots
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ except MemoryError:
 
 
 def test_memory_limit_counts_memory_used_not_address_space_reserved():
-    from autograder.sandbox import KERNEL_MARGIN_MB, Limits, kernel_baseline_mb
+    from autograder.sandbox.sandbox import KERNEL_MARGIN_MB, Limits, kernel_baseline_mb
 
     plan = SandboxPlan(mode="plain", root=False, limits=Limits(memory_mb=512),
                        baseline_mb=kernel_baseline_mb())
@@ -105,7 +105,7 @@ def _run_kernel(plan: SandboxPlan, tmp_path, code: str) -> str:
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from autograder.sandbox import (KERNEL_NAME, POLICY_ENV, acquire_uid_slot, write_kernelspec,
+    from autograder.sandbox.sandbox import (KERNEL_NAME, POLICY_ENV, acquire_uid_slot, write_kernelspec,
                                     write_policy)
 
     slot = acquire_uid_slot() if plan.root else 0

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from jupyter_client import KernelManager
 
-from autograder.cell_seal import HANDSHAKE_EXPR, RECEIPT_EXPR, open_receipt, seal
-from autograder.execute import GUARD_EXPR
+from autograder.sandbox.cell_seal import HANDSHAKE_EXPR, RECEIPT_EXPR, open_receipt, seal
+from autograder.sandbox.execute import GUARD_EXPR
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "assert QUIZ_ANSWER == 'b', 'the hidden check failed'"
@@ -29,7 +29,7 @@ class Kernel:
         spec.mkdir(parents=True)
         (tmp / "home").mkdir()
         (spec / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, str(REPO / "autograder" / "kernel_boot.py"), "--home", str(tmp / "home"),
+            "argv": [sys.executable, str(REPO / "autograder" / "sandbox" / "kernel_boot.py"), "--home", str(tmp / "home"),
                      "--", "-f", "{connection_file}"],
             "display_name": "boot", "language": "python"}))
         self.km = KernelManager(kernel_name="boot")

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cohort import submission, to_bytes
-from autograder.course import REPO_ROOT
+from autograder.course.cohort import submission, to_bytes
+from autograder.course.course import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 PART = "part1_representations"

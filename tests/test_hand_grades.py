@@ -3,11 +3,11 @@
 - hand grades flow into every output: a score and comment saved in the merged gradebook
   reach ``grades.csv``, ``totals.csv`` and the report on the next ``python -m
   autograder.grade`` run, and survive regrading a changed submission;
-- ``python -m autograder.formgrader`` serves nbgrader's formgrader on the output, driven
+- ``python -m autograder.reporting.formgrader`` serves nbgrader's formgrader on the output, driven
   here in headless Chromium (Debian's ``/usr/bin/chromium`` via Playwright): the
   needs-grading list, a written answer graded and saved, the score in the gradebook;
 - nbgrader's own ``generate_feedback`` with the project's config leaves no hidden test in
-  the feedback, and ``python -m autograder.regenerate_feedback`` shows hand grades,
+  the feedback, and ``python -m autograder.reporting.regenerate_feedback`` shows hand grades,
   comments and pending answers;
 - a notebook that could not be read still gets a feedback page; ``make grade`` passes
   ``PATTERN=`` and ``GRADE_ARGS=`` on.
@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.cohort import submission, to_bytes
-from autograder.course import REPO_ROOT
+from autograder.course.cohort import submission, to_bytes
+from autograder.course.course import REPO_ROOT
 from tests.test_grade_cli import grade
 
 PART, NB, WRITTEN = "part1_representations", "03_sequence_representations", "written_quiz_4"
@@ -173,7 +173,7 @@ def test_formgrader_grades_a_written_answer_in_the_browser(graded, hermetic_jupy
     pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
     from playwright.sync_api import sync_playwright
 
-    from autograder.formgrader import start, stop
+    from autograder.reporting.formgrader import start, stop
 
     root, subs, out = graded
     log_path = tmp_path / "formgrader.log"
@@ -208,7 +208,7 @@ def test_formgrader_grades_a_written_answer_in_the_browser(graded, hermetic_jupy
 def _hidden_test_lines() -> list[str]:
     import nbformat
 
-    from autograder.feedback import hidden_lines
+    from autograder.course.feedback import hidden_lines
 
     nb = nbformat.read(REPO_ROOT / "solutions" / PART / f"{NB}.ipynb", as_version=4)
     return [line for c in nb.cells for line in hidden_lines(c.source)]
@@ -218,7 +218,7 @@ def _hidden_test_lines() -> list[str]:
 def test_nbgraders_own_generate_feedback_with_the_project_config_hides_the_hidden_tests(graded):
     import html
 
-    from autograder.formgrader import tool_env, write_output_config
+    from autograder.reporting.formgrader import tool_env, write_output_config
 
     root, subs, out = graded
     hidden = _hidden_test_lines()
@@ -239,7 +239,7 @@ def test_nbgraders_own_generate_feedback_with_the_project_config_hides_the_hidde
 def test_regenerated_feedback_shows_hand_grades_comments_and_pending(graded):
     import html
 
-    from autograder.regenerate_feedback import main
+    from autograder.reporting.regenerate_feedback import main
 
     root, subs, out = graded
     save_hand_grade(out / "gradebook.db", "cleo", 1.5, "Say which tokens the mask removes.")

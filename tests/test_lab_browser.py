@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import SOLUTIONS_DIR
+from autograder.course.course import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.slow
 

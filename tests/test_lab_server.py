@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from autograder.course import REPO_ROOT
+from autograder.course.course import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 #: `make lab` may first have to install the course into .venv (its setup step).

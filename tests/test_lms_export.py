@@ -1,4 +1,4 @@
-"""``python -m autograder.lms_export``: a Canvas gradebook CSV and a Moodle grade-import CSV
+"""``python -m autograder.reporting.lms_export``: a Canvas gradebook CSV and a Moodle grade-import CSV
 from a grading output's ``grades.csv``, matched against gradebook exports in each LMS's
 format (tests/lms_fixtures/); graded students a roster does not know are listed, never
 dropped silently."""
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.lms_export import CANVAS_FIXED, main
-from autograder.merge import write_grades_csv
-from autograder.results import Row
+from autograder.reporting.lms_export import CANVAS_FIXED, main
+from autograder.reporting.merge import write_grades_csv
+from autograder.reporting.results import Row
 
 FIXTURES = Path(__file__).parent / "lms_fixtures"
 PART, OTHER = "part1_representations", "part2_pretraining"

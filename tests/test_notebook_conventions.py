@@ -10,7 +10,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.course import course_notebooks
+from autograder.course.course import course_notebooks
 
 HEADING = re.compile(r"^#{2,3} (Exercise|Quiz)\b.*$", re.MULTILINE)
 POINTS = re.compile(r"\((\d+) points?\b")

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import course_notebooks
+from autograder.course.course import course_notebooks
 from conftest import SOLUTION_STUDENT
 
 NOTEBOOKS = course_notebooks()

@@ -10,7 +10,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.course import SOLUTIONS_DIR
+from autograder.course.course import SOLUTIONS_DIR
 from tests.nbgrader_harness import autograde, cell_by_grade_id, solution_as_submission, with_cell_source
 
 ASSIGNMENT = "part2_pretraining"
@@ -189,7 +189,7 @@ def exercise_namespace(notebook_namespace):
 
 
 def _solution_source(grade_id: str) -> str:
-    from autograder.cohort import solution_code
+    from autograder.course.cohort import solution_code
 
     return solution_code(cell_by_grade_id(_notebook(), grade_id).source)
 

@@ -10,7 +10,7 @@ import itertools
 import nbformat
 import pytest
 
-from autograder.course import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.course import RELEASE_DIR, SOLUTIONS_DIR
 from tests.nbgrader_harness import autograde, cell_by_grade_id, solution_as_submission, with_cell_source
 
 PART, NOTEBOOK = "part3_adaptation", "05_finetuning"

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import REPO_ROOT, SOLUTIONS_DIR
+from autograder.course.course import REPO_ROOT, SOLUTIONS_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import ast
 import nbformat
 import pytest
 
-from autograder.course import SOLUTIONS_DIR
+from autograder.course.course import SOLUTIONS_DIR
 from tests.nbgrader_harness import autograde, cell_by_grade_id, solution_as_submission, with_cell_source
 
 ASSIGNMENT = "part1_representations"

@@ -11,11 +11,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import (
+from autograder.course.course import (
     REPO_ROOT, REPO_URL, SETUP_CELL, SETUP_GRADE_ID, SOLUTIONS_DIR, RELEASE_DIR, course_notebooks,
 )
-from autograder.nbgrader_config import CODE_STUB
-from autograder.release import normalise_notebook, release
+from autograder.course.nbgrader_config import CODE_STUB
+from autograder.course.release import normalise_notebook, release
 
 NOTEBOOKS = course_notebooks()
 SECRET_REGIONS = [("### BEGIN SOLUTION", "### END SOLUTION"),
@@ -58,9 +58,9 @@ def test_committed_release_equals_a_fresh_make_release(tmp_path):
     copy = tmp_path / "course"
     shutil.copytree(SOLUTIONS_DIR, copy / "solutions",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    (copy / "autograder").mkdir()
-    for name in ("__init__.py", "nbgrader_config.py"):   # what the root config imports
-        shutil.copy(REPO_ROOT / "autograder" / name, copy / "autograder")
+    (copy / "autograder" / "course").mkdir(parents=True)
+    for name in ("__init__.py", "course/__init__.py", "course/nbgrader_config.py"):   # what the root config imports
+        shutil.copy(REPO_ROOT / "autograder" / name, copy / "autograder" / name)
     shutil.copy(REPO_ROOT / "nbgrader_config.py", copy)
     release(copy)
     fresh, committed = release_tree(copy / "notebooks"), release_tree(RELEASE_DIR)
@@ -85,7 +85,7 @@ def test_notebook_is_valid_nbformat(path):
 @pytest.mark.parametrize("path", both_versions())
 def test_first_code_cell_is_the_locked_setup_cell(path):
     first = next(c for c in read(path).cells if c.cell_type == "code")
-    assert first.source == SETUP_CELL, "the first code cell must be autograder.course.SETUP_CELL verbatim"
+    assert first.source == SETUP_CELL, "the first code cell must be autograder.course.course.SETUP_CELL verbatim"
     meta = nbg(first)
     assert meta.get("grade_id") == SETUP_GRADE_ID and meta.get("locked") is True
     assert not meta.get("grade") and not meta.get("solution")

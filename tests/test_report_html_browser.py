@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import SOLUTIONS_DIR
-from autograder.quiz_answers import quizzes
+from autograder.course.course import SOLUTIONS_DIR
+from autograder.reporting.quiz_answers import quizzes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

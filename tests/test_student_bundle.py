@@ -8,9 +8,9 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder.bundle import build
-from autograder.course import SOLUTIONS_DIR, course_notebooks
-from autograder.feedback import BEGIN as HIDDEN_BEGIN, END as HIDDEN_END
+from autograder.course.bundle import build
+from autograder.course.course import SOLUTIONS_DIR, course_notebooks
+from autograder.course.feedback import BEGIN as HIDDEN_BEGIN, END as HIDDEN_END
 
 SOL_BEGIN = re.compile(r"^\s*#+\s*BEGIN SOLUTION", re.IGNORECASE)
 SOL_END = re.compile(r"^\s*#+\s*END SOLUTION", re.IGNORECASE)
@@ -129,7 +129,7 @@ def test_bundle_holds_the_whole_library_the_notebooks_import(bundle):
     imports is one of them."""
     import subprocess
 
-    from autograder.course import REPO_ROOT
+    from autograder.course.course import REPO_ROOT
 
     _, _, files = bundle
     tracked = subprocess.run(["git", "ls-files", "encoder_lib"], cwd=REPO_ROOT, capture_output=True,

@@ -1,6 +1,6 @@
 """A pool of grading worker processes fed one job at a time.
 
-Each worker is ``python -m autograder.worker CONTEXT.json`` in its own process group,
+Each worker is ``python -m autograder.sandbox.worker CONTEXT.json`` in its own process group,
 reading jobs as JSON lines and answering when one is done (it writes the job's result
 file itself). If a worker dies or a job runs past its safety limit, the pool kills that
 worker's whole process group, writes a "grader error" result for the job and starts a
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .worker import RESULT_FORMAT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]   # the repository root
 
 
 def _failed_result(job: dict, why: str) -> None:
@@ -44,7 +44,7 @@ class _Slot:
         log = open(self.log_dir / f"worker-{self.slot}.log", "ab")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(path)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox.worker", str(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                      env=env, cwd=str(REPO), start_new_session=True, text=True, bufsize=1)
         log.close()

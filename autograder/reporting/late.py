@@ -1,7 +1,7 @@
 """Apply the due dates to a graded class: who was late, by how much, and what it cost.
 
 :func:`assess_all` pairs every graded (student, part) with its submission time
-(:mod:`autograder.submission_times`) and due date (:mod:`autograder.deadlines`);
+(:mod:`autograder.intake.submission_times`) and due date (:mod:`autograder.course.deadlines`);
 ``late.csv``, ``totals.csv``, the report and the gradebook are written from the result.
 In the gradebook (:func:`write_gradebook`) each part gets its due date, each submission
 its time and each notebook its share of the penalty, so ``nbgrader export`` shows the
@@ -14,7 +14,7 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-from .deadlines import Deadlines, Late, after_penalty, assess, days_words, utc
+from ..course.deadlines import Deadlines, Late, after_penalty, assess, days_words, utc
 from .results import Row
 
 LATE_COLUMNS = ["student", "part", "submitted_at", "due", "time_from", "days_late", "penalty_percent",

@@ -1,12 +1,12 @@
 """Every student's feedback again, with the hand grades and comments (after formgrader).
 
-    python -m autograder.regenerate_feedback --out OUT
+    python -m autograder.reporting.regenerate_feedback --out OUT
 
 runs nbgrader's own ``nbgrader generate_feedback --force`` for every graded part in OUT
-(with ``OUT/nbgrader_config.py``, the project's settings: :class:`autograder.feedback.HideHiddenTests`
+(with ``OUT/nbgrader_config.py``, the project's settings: :class:`autograder.course.feedback.HideHiddenTests`
 strips the hidden tests, as in ``make grade``), so each page shows the scores and comments
 saved in ``OUT/gradebook.db``. Answers still waiting for a person are then marked
-"pending" (not 0) with :func:`autograder.feedback.mark_pending`, and notebooks that could
+"pending" (not 0) with :func:`autograder.course.feedback.mark_pending`, and notebooks that could
 not be read get their page again. Formgrader's "Generate Feedback" button uses the same
 config, so it strips the hidden tests too (it does not mark pending answers).
 """
@@ -19,9 +19,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from .feedback import mark_pending
+from ..course.feedback import mark_pending
 from .formgrader import tool_env, write_output_config
-from .unreadable import write_unreadable_feedback
+from ..intake.unreadable import write_unreadable_feedback
 
 
 def pending_grades(db: Path) -> dict[tuple[str, str, str], dict[str, float]]:
@@ -64,7 +64,7 @@ def regenerate(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.regenerate_feedback",
+    p = argparse.ArgumentParser(prog="python -m autograder.reporting.regenerate_feedback",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("grading_out"), help="the grading output (make grade's OUT)")
     args = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """Fold the outputs of several shards into one (``--shard i/n`` on n machines).
 
-    python -m autograder.combine --out OUT SHARD_OUT [SHARD_OUT ...]
+    python -m autograder.reporting.combine --out OUT SHARD_OUT [SHARD_OUT ...]
 
 Each shard's OUT keeps, in ``.state/``, what it graded (``run.json``: the jobs, the
 intake notes, the protections), the jobs' results and gradebooks and a copy of the
@@ -22,7 +22,7 @@ from .hand_grades import apply_hand_grades
 from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
 from .report import build
 from .results import Problem, job_rows
-from .sandbox import Protection
+from ..sandbox.sandbox import Protection
 
 
 def _relocate(job: dict, shard: Path) -> dict:
@@ -92,15 +92,15 @@ def combine(out: Path, shards: list[Path]) -> str:
     files["report.html"] = str(out / "report.html")
     text = build(rows, problems, notebooks, header=header, protections=protections, files=files)
     (out / "report.txt").write_text(text, encoding="utf-8")
-    from .grade import write_analytics
-    from .course import SOLUTIONS_DIR
+    from .report_html import write_analytics
+    from ..course.course import SOLUTIONS_DIR
     write_analytics(out, rows, problems, parts, notebooks, jobs, SOLUTIONS_DIR, None, None,
                     {"students": header["students"], "parts": header["parts"]})
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.combine", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m autograder.reporting.combine", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the combined output")
     p.add_argument("shards", nargs="+", type=Path, help="the shards' output folders")
     p.add_argument("--quiet", action="store_true")

@@ -62,7 +62,7 @@ class Row:
     max_score: float
     status: str
     detail: str = ""
-    comment: str = ""        # written by hand in formgrader (autograder.hand_grades)
+    comment: str = ""        # written by hand in formgrader (autograder.reporting.hand_grades)
 
 
 @dataclass
@@ -171,7 +171,7 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
 
 def _knock_on(job: dict, name: str, lost: dict[str, float], at_cell: dict[int, "Problem"]) -> list["Problem"]:
     """Charge later ``NameError`` failures to the broken cell that left the name undefined
-    (:mod:`autograder.true_cost`): added to that cell's problem, or a new ``broken_cell``
+    (:mod:`autograder.reporting.true_cost`): added to that cell's problem, or a new ``broken_cell``
     problem when the cell's own failure was not one already. Returns the new problems."""
     from .true_cost import blame
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 RELEASE_DIR = REPO_ROOT / "notebooks"
 #: Git-ignored home of the instructor's grading workspaces and gradebook.
@@ -154,16 +154,16 @@ def run_nbgrader(args: Sequence[str], root: str | os.PathLike, env: Mapping[str,
 
 
 def write_course_config(root: str | os.PathLike, **settings) -> Path:
-    """Write ``root/nbgrader_config.py`` calling :func:`autograder.nbgrader_config.configure`
+    """Write ``root/nbgrader_config.py`` calling :func:`autograder.course.nbgrader_config.configure`
     with ``settings`` (source, release, workspace, db_url)."""
     root = Path(root).resolve()
     args = "".join(f", {k}={v!r}" for k, v in settings.items())
     path = root / "nbgrader_config.py"
     path.write_text(
-        '"""Scratch nbgrader course written by autograder.course."""\n'
+        '"""Scratch nbgrader course written by autograder.course.course."""\n'
         "import sys\n"
         f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-        "from autograder.nbgrader_config import configure\n"
+        "from autograder.course.nbgrader_config import configure\n"
         f"configure(get_config(), root={str(root)!r}{args})\n",
         encoding="utf-8")
     return path

@@ -64,7 +64,7 @@ def write_totals_csv(rows: list[Row], parts: list[str], path: Path, late: dict |
             line = [s, *[_num(got[s][p]) for p in parts], _num(total), _num(top_total),
                     f"{100 * total / top_total:.1f}" if top_total else "", manual[s]]
             if late is not None:
-                from .deadlines import after_penalty
+                from ..course.deadlines import after_penalty
                 after = {p: after_penalty(got[s][p], late[(s, p)]) if (s, p) in late else got[s][p]
                          for p in parts}
                 kept = sum(after.values())

@@ -15,7 +15,7 @@ nbgrader writes into a temporary folder first; the finished assignment folders t
 replace those in ``notebooks/`` (so a half-written release is never visible). The
 gradebook this writes is thrown away (a temporary file): grading builds its own.
 
-    python -m autograder.release [--root DIR]
+    python -m autograder.course.release [--root DIR]
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Grades for an LMS import: a Canvas gradebook CSV or a Moodle grade-import CSV.
 
-    python -m autograder.lms_export canvas --out OUT [--roster CANVAS_EXPORT.csv] [--match-on COLUMN]
-    python -m autograder.lms_export moodle --out OUT --key-column COLUMN [--roster MOODLE_EXPORT.csv]
+    python -m autograder.reporting.lms_export canvas --out OUT [--roster CANVAS_EXPORT.csv] [--match-on COLUMN]
+    python -m autograder.reporting.lms_export moodle --out OUT --key-column COLUMN [--roster MOODLE_EXPORT.csv]
                                            [--match-on COLUMN]
 
 Both read ``OUT/grades.csv`` (hand grades included once ``make grade`` ran after
@@ -188,7 +188,7 @@ def write_moodle(scores: Scores, dest: Path, key_column: str, roster: Path | Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.lms_export", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m autograder.reporting.lms_export", description=__doc__.splitlines()[0])
     p.add_argument("lms", choices=["canvas", "moodle"])
     p.add_argument("--out", type=Path, default=Path("grading_out"), help="the grading output (make grade's OUT)")
     p.add_argument("--roster", type=Path, help="the class's gradebook exported from the LMS (CSV)")

@@ -3,7 +3,7 @@
 The workers grade into their own gradebooks, so the rows built from their results know
 only the automatic scores: a written answer is "manual" (pending) there. The instructor
 grades by hand in formgrader on ``OUT/gradebook.db`` (the merged gradebook, where
-:func:`autograder.merge.merge_gradebooks` keeps manual scores across re-runs).
+:func:`autograder.reporting.merge.merge_gradebooks` keeps manual scores across re-runs).
 :func:`apply_hand_grades` reads that gradebook back and puts every score set by hand,
 and every comment written by hand, into the rows, so ``grades.csv``, ``totals.csv`` and
 the report count them (and the pending count falls).

@@ -1,6 +1,6 @@
 """The student bundle (``make student-bundle``): what students get, and nothing else.
 
-    python -m autograder.bundle [--out dist]
+    python -m autograder.course.bundle [--out dist]
 
 Writes ``dist/student-bundle/`` and ``dist/encoder-course-student.zip`` holding
 

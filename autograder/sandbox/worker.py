@@ -1,11 +1,11 @@
 """A grading worker: grades one (student, assignment) job at a time, in-process.
 
-    python -m autograder.worker CONTEXT.json      # jobs as JSON lines on stdin,
+    python -m autograder.sandbox.worker CONTEXT.json      # jobs as JSON lines on stdin,
                                                   # results as JSON lines on stdout
 
 Each job gets a scratch nbgrader course holding only the assignment's release material
 and that one submission, and its own copy of the master gradebook (merged later).
-nbgrader's autograde runs with :class:`~autograder.execute.SandboxedExecute`, whose
+nbgrader's autograde runs with :class:`~autograder.sandbox.execute.SandboxedExecute`, whose
 kernels start through the sandbox kernelspec; then nbgrader's feedback is made with
 the hidden tests taken out. The job's result (scores per question, what happened) is
 written as JSON next to its gradebook, so a re-run can skip it.
@@ -136,7 +136,7 @@ class Worker:
             # made once per worker: nbconvert compiles its templates once, not per job
             config = self._config(course, events)
             coursedir = CourseDirectory(config=config)
-            log = logging.getLogger(f"autograder.worker{self.slot}")
+            log = logging.getLogger(f"autograder.sandbox.worker{self.slot}")
             self._converters = (coursedir, Autograde(coursedir=coursedir, config=config, log=log),
                                 GenerateFeedback(coursedir=coursedir, config=config, log=log))
         coursedir, autograde, fb = self._converters
@@ -175,7 +175,7 @@ class Worker:
     @staticmethod
     def _mark_pending(job: dict, result: dict) -> None:
         """Written answers wait for a person: their feedback says pending, not 0."""
-        from .feedback import mark_pending
+        from ..course.feedback import mark_pending
 
         for name, entry in result.items():
             pending = {g["grade_id"]: float(g["max_score"]) for g in entry["grades"]
@@ -206,7 +206,7 @@ class Worker:
         from traitlets.config import Config
 
         from .execute import SandboxedExecute
-        from .feedback import GraderNotes, HideHiddenTests
+        from ..course.feedback import GraderNotes, HideHiddenTests
 
         c = Config()
         c.CourseDirectory.root = str(course)

@@ -3,9 +3,9 @@
 1. what ran: submissions, students, workers, time, and which protections were on or off;
 2. the class table: every student's score per notebook, total and percentage;
 3. every problem, per student and notebook, in plain words with what it cost;
-4. late submissions and their penalties, when there are due dates (:mod:`autograder.late`);
+4. late submissions and their penalties, when there are due dates (:mod:`autograder.reporting.late`);
 5. what is left to do by hand (written answers, flagged submissions, an untouched release
-   handed in) and where the files are. ``report.html`` (:mod:`autograder.report_html`)
+   handed in) and where the files are. ``report.html`` (:mod:`autograder.reporting.report_html`)
    shows the class analytics.
 """
 from __future__ import annotations

@@ -225,7 +225,7 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
 
 def _visible(source: str) -> str:
     """A test cell's source without its hidden part (the release never has one)."""
-    from .feedback import BEGIN, END
+    from ..course.feedback import BEGIN, END
 
     out, hidden = [], False
     for line in source.splitlines():

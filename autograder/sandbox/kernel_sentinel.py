@@ -21,7 +21,7 @@ puts one in place at kernel start and everything the grader must trust runs insi
   with the key (HMAC-SHA256) under the grader's nonce;
 - ``receipt(nonce)``: returns that receipt. A stub that never reached the hook, a forged
   or replayed receipt, or a source digest that is not the instructor's is detected by the
-  grader (:mod:`autograder.execute`), and that cell scores 0.
+  grader (:mod:`autograder.sandbox.execute`), and that cell scores 0.
 
 The hook also refuses what would let student code reach its key: adding audit hooks,
 ``sys.settrace``/``setprofile``, ``sys._current_frames``, the ``gc`` object graph,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .deadlines import DeadlineError, parse_time
+from ..course.deadlines import DeadlineError, parse_time
 
 CANVAS_LATE = re.compile(r"(?:^|_)LATE_")
 CSV_COLUMNS = ("student", "part", "submitted_at")

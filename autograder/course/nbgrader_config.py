@@ -48,5 +48,5 @@ def configure(c, root: str | os.PathLike, source: str = "solutions", release: st
     # nbgrader's own feedback step (`nbgrader generate_feedback`, formgrader's button) takes
     # the hidden tests out of the feedback as `make grade` does
     c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
-                                        "autograder.feedback.HideHiddenTests",
+                                        "autograder.course.feedback.HideHiddenTests",
                                         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]

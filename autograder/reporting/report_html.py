@@ -2,8 +2,8 @@
 
 Sections: flags (untouched releases handed in, answers pending by hand, late work), score
 distributions per part and per notebook, per-question statistics
-(:mod:`autograder.analytics`), the answers chosen in every quiz with the most common
-wrong one (:mod:`autograder.quiz_answers`), every problem with its true cost, and the
+(:mod:`autograder.reporting.analytics`), the answers chosen in every quiz with the most common
+wrong one (:mod:`autograder.reporting.quiz_answers`), every problem with its true cost, and the
 class table (after late penalties, when there are due dates). The plots are Matplotlib
 PNGs embedded as base64 ``data:`` URLs and the style is inline: the page reads offline,
 with no file or network access beside it.
@@ -15,7 +15,7 @@ import io
 from html import escape
 from pathlib import Path
 
-from .analytics import QuestionStat, question_stats, scores_by
+from .analytics import QuestionStat, question_stats, scores_by, write_questions_csv
 from .results import Problem, Row
 
 STYLE = """
@@ -209,7 +209,7 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
             body.append([escape(s), *[f"{raw.get((s, p), 0.0):g}" for p in parts], f"{total:g}",
                          f"{100 * total / most:.1f}" if most else ""])
             continue
-        from .deadlines import after_penalty
+        from ..course.deadlines import after_penalty
         cells, kept = [], 0.0
         for p in parts:
             l = late.get((s, p))
@@ -229,7 +229,7 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
 
 def quiz_choices(jobs: list[dict], solutions: Path) -> list:
     """Every quiz of the graded notebooks with the answers the students handed in (read from
-    the repaired copies the grader kept), via :mod:`autograder.quiz_answers`."""
+    the repaired copies the grader kept), via :mod:`autograder.reporting.quiz_answers`."""
     from .quiz_answers import answers, distribution, quizzes
 
     out = []
@@ -256,3 +256,11 @@ def quiz_choices(jobs: list[dict], solutions: Path) -> list:
 
 def write(path: Path, *args, **kwargs) -> None:
     Path(path).write_text(build(*args, **kwargs), encoding="utf-8")
+
+
+def write_analytics(out: Path, rows, problems, parts, notebooks, jobs, solutions, late, deadlines,
+                    header: dict) -> None:
+    """``questions.csv`` and ``report.html`` (class analytics)."""
+    write_questions_csv(question_stats(rows), out / "questions.csv")
+    write(out / "report.html", rows, problems, parts=parts, notebooks=notebooks, header=header,
+          choices=quiz_choices(jobs, solutions), late=late, deadlines=deadlines)

@@ -1,6 +1,6 @@
 """Hand grading: nbgrader's formgrader on a grading output (``make formgrader OUT=...``).
 
-    python -m autograder.formgrader --out OUT [--port P]
+    python -m autograder.reporting.formgrader --out OUT [--port P]
 
 ``OUT`` is what ``make grade`` wrote. This writes ``OUT/nbgrader_config.py`` (the course's
 settings, see :func:`write_output_config`: OUT is the course root, ``OUT/gradebook.db``
@@ -10,7 +10,7 @@ with a fresh token, the venv's ``bin/`` first on PATH (nbgrader's formgrader run
 ``alembic`` from there), and prints the formgrader's URL. Scores and comments saved
 there go into ``OUT/gradebook.db``; the next ``make grade`` on the same OUT (nothing is
 graded again) writes them into ``grades.csv``, ``totals.csv`` and the report, and
-``python -m autograder.regenerate_feedback --out OUT`` into the students' feedback.
+``python -m autograder.reporting.regenerate_feedback --out OUT`` into the students' feedback.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .course import REPO_ROOT, RELEASE_DIR, SOLUTIONS_DIR
+from ..course.course import REPO_ROOT, RELEASE_DIR, SOLUTIONS_DIR
 
 START_S = 120   # seconds JupyterLab may take to answer
 
@@ -40,10 +40,10 @@ def write_output_config(out: Path) -> Path:
                          "run `make grade OUT=...` first")
     path = out / "nbgrader_config.py"
     path.write_text(
-        '"""nbgrader settings for this grading output, written by autograder.formgrader."""\n'
+        '"""nbgrader settings for this grading output, written by autograder.reporting.formgrader."""\n'
         "import sys\n"
         f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-        "from autograder.nbgrader_config import configure\n"
+        "from autograder.course.nbgrader_config import configure\n"
         "c = get_config()  # noqa: F821 (given by traitlets)\n"
         f"configure(c, root={str(out)!r}, source={str(SOLUTIONS_DIR)!r}, release={str(RELEASE_DIR)!r},\n"
         f"          workspace=None, db_url={'sqlite:///' + str(out / 'gradebook.db')!r})\n"
@@ -112,7 +112,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m autograder.formgrader", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m autograder.reporting.formgrader", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("grading_out"), help="the grading output (make grade's OUT)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     args = p.parse_args(argv)

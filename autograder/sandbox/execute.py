@@ -13,7 +13,7 @@ autograde pipeline and instead:
   later cells need) and carries on: the other questions are graded normally;
 - caps each cell's output (a cell printing 100 MB keeps its first megabytes and a note);
 - runs every read-only course cell and every test cell through the kernel's guard
-  (:mod:`autograder.cell_seal`, ``kernel_sentinel.py``): the source goes sealed, reaches
+  (:mod:`autograder.sandbox.cell_seal`, ``kernel_sentinel.py``): the source goes sealed, reaches
   the interpreter unchanged whatever student code did to IPython's execution path, and
   the outcome that counts is the guard's signed receipt; tampering the guard put back,
   refused or saw is recorded, and a cell whose receipt is missing, forged or for other
