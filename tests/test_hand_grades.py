@@ -156,12 +156,19 @@ def _grade_in_formgrader(page, url: str, shots: Path) -> None:
     page.goto(base + listed["cleo"][1], timeout=PAGE_S * 1000)
     score = page.locator(f"input.score#{WRITTEN}")
     score.wait_for(timeout=PAGE_S * 1000)
-    score.fill("2.5")
-    score.press("Tab")                                          # blur: formgrader saves it
+    page.wait_for_load_state("networkidle", timeout=PAGE_S * 1000)   # its models are loaded and bound
     comment = page.locator(f"textarea#{WRITTEN}-comment")
-    comment.fill("Good: you named the padding.")
-    comment.press("Tab")
-    page.wait_for_timeout(500)
+    for field, value, api in ((score, "2.5", "/api/grade/"), (comment, "Good: you named the padding.", "/api/comment/")):
+        for attempt in range(3):      # on a loaded machine a field can be typed in before its handler is bound
+            try:
+                with page.expect_response(lambda r: api in r.url and r.request.method == "PUT", timeout=20_000):
+                    field.fill("")
+                    field.fill(value)
+                    field.press("Tab")                          # blur: formgrader saves it
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
     score.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "formgrader_graded.png"), full_page=False)
 
