@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
