@@ -28,9 +28,9 @@ def test_questions_csv_of_the_demo_cohort_has_every_question_of_notebook_04(demo
     with open(demo_part2.out / "grades.csv", newline="") as f:
         ids = {r["grade_id"] for r in csv.DictReader(f) if r["notebook"] == NB04}
     assert set(qs) == ids and len(ids) >= 8
-    # four students handed in 04: ada and eve all right, dan all but quiz F, ben the release
+    # four students handed in 04: ada and eve all right, dan all but quiz 2, ben the release
     assert all(r["students"] == "4" for r in qs.values())
-    assert qs["test_quiz_f"]["mean"] == "0.5" and qs["test_quiz_e"]["full_marks_share"] == "0.75"
+    assert qs["test_quiz_2"]["mean"] == "0.5" and qs["test_quiz_1"]["full_marks_share"] == "0.75"
 
 
 @pytest.mark.slow
@@ -62,9 +62,9 @@ def test_report_html_of_the_demo_cohort_renders_in_chromium(demo_part2, tmp_path
             assert all(done and w > 0 for done, w, _alt in widths), widths
             flags = page.locator("section#flags").inner_text()
             assert "Untouched release handed in: ben" in flags
-            # dan's one wrong quiz (F): found by its test, whatever its answer variable is called
+            # dan's one wrong quiz (2): found by its test, whatever its answer variable is called
             quiz = next(q for q in quizzes(SOLUTIONS_DIR / PART2 / f"{NB04}.ipynb", PART2, NB04)
-                        if "test_quiz_f" in q.questions)
+                        if "test_quiz_2" in q.questions)
             (var, right), = quiz.correct.items()
             text = page.locator("div.quiz", has_text=var).first.inner_text()
             assert f"right answer: {right}" in text, text

@@ -3,7 +3,7 @@
 A quiz is found in the instructor's solution notebook, not by its variable names: an
 answer cell (``solution: true``) whose solution lines only set variables to plain values
 (``"b"``, ``True``, ``3``) is a quiz; the variables it sets are its answer variables and
-the values the right answers. The cell's heading (``### Quiz E ...``) names it and the
+the values the right answers. The cell's heading (``### Quiz 1 · ...``) names it and the
 graded cells after it, up to the next answer cell, are its questions. A student's answer
 is the value their copy of the same cell (same grade id) sets, read without running it.
 """
@@ -28,7 +28,7 @@ class Quiz:
     part: str
     notebook: str
     cell: str                    # grade id of the answer cell
-    title: str                   # "Quiz E", from the heading above it
+    title: str                   # "Quiz 1", from the heading above it
     correct: dict[str, str]      # answer variable -> the right value, as Python writes it
     questions: list[str] = field(default_factory=list)   # graded cells that check it
 
@@ -67,7 +67,7 @@ def _solution_lines(source: str) -> str | None:
 
 
 def _title(text: str) -> str:
-    """"Quiz E" when the text before the cell names a quiz, else ""."""
+    """"Quiz 1" when the text before the cell names a quiz, else ""."""
     found = re.findall(r"\bQuiz\s+([A-Z0-9]{1,3})\b", text)
     return f"Quiz {found[-1]}" if found else ""
 
