@@ -6,9 +6,10 @@ way as the pre-training command; ``FinetuneConfig.from_json`` rejects unknown ke
 """
 from __future__ import annotations
 
-import json
 from dataclasses import InitVar, asdict, dataclass, fields
 from pathlib import Path
+
+from ..pretrain.config import read_json_settings as read_json   # one JSON reader for both commands
 
 INITS = ("random", "course", "minilm")   # or a folder with config.json, model.safetensors, vocab.txt
 WIC = "wic"                              # the word-in-context task: sentence pairs, a token-pair head
@@ -99,20 +100,6 @@ class FinetuneConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> "FinetuneConfig":
         return cls.from_dict(read_json(path))
-
-
-def read_json(path: str | Path) -> dict:
-    """The settings of a JSON config file, as written (unknown keys are caught by from_dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no config file at {path}")
-    try:
-        values = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a JSON object of settings")
-    return values
 
 
 @dataclass
