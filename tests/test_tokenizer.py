@@ -414,6 +414,18 @@ def test_from_pretrained_accepts_a_model_folder(tok):
     assert again.encode("same folder, same ids") == tok.encode("same folder, same ids")
 
 
+def test_default_folder_follows_the_model_dir_variable(tmp_path, monkeypatch):
+    """With no folder given, the tokenizer reads the same folder as the weights
+    (encoder_lib.pretrained.pretrained_model_dir), so $ENCODER_LIB_MODEL_DIR moves both."""
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello"]))
+    monkeypatch.setenv("ENCODER_LIB_MODEL_DIR", str(tmp_path))
+    tok = WordPieceTokenizer.from_pretrained()
+    assert Path(tok.vocab_file).parent == tmp_path
+    assert tok.convert_tokens_to_ids(["hello"]) == [5]
+
+
 def test_module_imports_without_transformers():
     code = "import sys, encoder_lib.tokenizer; assert 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
