@@ -194,3 +194,72 @@ def test_notebook_00_example_answers_are_in_a_format_the_quizzes_accept():
         kind = _answer_kind(ast.literal_eval(value))
         assert kind in accepted, (f"rule 'notebook 00's examples are in a format the quizzes accept': "
                                   f"{name} = {value} is not one of {sorted(k for k in accepted if k)}")
+
+
+# ------------------------------------------------------------------ test cells leave the notebook's names alone
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _module_names(stmt: ast.stmt) -> tuple[set[str], set[str]]:
+    """(names read, names bound) by one top-level statement when it runs; the bodies of
+    functions and classes it defines run later and are left out (their names are bound)."""
+    reads, binds = set(), set()
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        binds.add(stmt.name)
+        parts = stmt.decorator_list + (stmt.args.defaults + stmt.args.kw_defaults
+                                       if not isinstance(stmt, ast.ClassDef) else stmt.bases)
+    else:
+        parts = [stmt]
+    todo = [p for p in parts if p is not None]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name):
+            (reads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, _SCOPES) and node is not stmt:
+            if not isinstance(node, ast.Lambda):
+                binds.add(node.name)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return reads, binds
+
+
+def _cell_statements(source: str) -> list[tuple[set[str], set[str]]]:
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    return [_module_names(stmt) for stmt in ast.parse(code).body]
+
+
+@pytest.mark.parametrize("nb", course_notebooks(), ids=str)
+def test_test_cells_do_not_rebind_names_the_notebook_reads_later(nb):
+    """A test cell that rebinds one of the notebook's own names (a loop over CPU precision
+    policies named ``policy``, say) changes what the cells after it see: notebook 04's
+    training loop once ran on the CPU policy's device with the model on the GPU."""
+    cells = []
+    for cell in nbformat.read(nb.source(), as_version=4).cells:
+        if cell.cell_type == "code":
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            is_test = bool(meta.get("grade")) and not meta.get("solution")
+            cells.append((meta.get("grade_id") or f"code cell {len(cells) + 1}", is_test,
+                          _cell_statements(cell.source)))
+    problems = []
+    for i, (grade_id, is_test, statements) in enumerate(cells):
+        if not is_test:
+            continue
+        rebound = set().union(*(b for _, b in statements)) if statements else set()
+        defined_before = set()
+        for _, test, stmts in cells[:i]:
+            if not test:
+                defined_before.update(*(b for _, b in stmts))
+        for name in sorted(rebound & defined_before):
+            for later_id, test, stmts in cells[i + 1:]:
+                if test:
+                    continue
+                touched = [(name in r, name in b) for r, b in stmts if name in r or name in b]
+                if touched:
+                    if touched[0][0]:           # read before the cell binds it again
+                        problems.append(f"test cell {grade_id!r} rebinds {name!r}, which cell "
+                                        f"{later_id!r} reads afterwards")
+                    break
+    assert not problems, f"{nb}: " + "; ".join(problems) + " (give the test's variable another name)"
