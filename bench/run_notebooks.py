@@ -49,19 +49,16 @@ def main(argv=None) -> int:
     if args.grading:
         os.environ["NBGRADER_EXECUTION"] = "autograde"
     sys.path.insert(0, str(ROOT))
-    notebooks = args.notebooks or sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    notebooks = [nb.resolve() for nb in args.notebooks] or sorted((ROOT / "solutions").glob("*/*.ipynb"))
     failed = 0
-    rows = []
-    for nb in notebooks:
+    print("\nnotebook                                  seconds  result", flush=True)
+    for nb in notebooks:                          # each row as it finishes, so a cut-off run still reports
         os.chdir(nb.parent)
         seconds, errors = run_notebook(nb)
         failed += bool(errors)
-        rows.append((nb.name, seconds, errors))
-    print("\nnotebook                                  seconds  result")
-    for name, seconds, errors in rows:
-        print(f"{name:<40} {seconds:>8.1f}  {'ok' if not errors else 'FAILED'}")
+        print(f"{nb.name:<40} {seconds:>8.1f}  {'ok' if not errors else 'FAILED'}", flush=True)
         for e in errors:
-            print(f"    {e[:300]}")
+            print(f"    {e[:300]}", flush=True)
     return 1 if failed else 0
 
 
