@@ -160,3 +160,24 @@ def test_presets_build_valid_models():
     assert preset("bert-base").hidden_size == 768 and preset("bert-base").num_layers == 12
     with pytest.raises(ValueError, match="unknown preset"):
         preset("huge")
+
+
+def test_length_grouping_cuts_padding_and_window_1_gives_plain_shuffled_batches():
+    from encoder_lib.pretrain.batches import BatchPlan
+
+    g = torch.Generator().manual_seed(0)
+    rows = [[1] * int(n) for n in torch.randint(3, 60, (16 * 60,), generator=g)]
+    grouped, plain = BatchPlan(rows, 16, seed=4), BatchPlan(rows, 16, seed=4, group_window=1)
+
+    def padding(plan):   # padded tokens per real token over one epoch
+        batches = [plan.indices(k).tolist() for k in range(plan.steps_per_epoch)]
+        return sum(len(b) * max(len(rows[i]) for i in b) for b in batches) / sum(len(r) for r in rows), batches
+
+    ratio_grouped, batches_grouped = padding(grouped)
+    ratio_plain, batches_plain = padding(plain)
+    assert ratio_grouped < 1.2 < 1.5 < ratio_plain
+    for batches in (batches_grouped, batches_plain):          # every sentence once per epoch
+        assert sorted(i for b in batches for i in b) == list(range(len(rows)))
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(4 * 100_003)).tolist()
+    chunks = {frozenset(order[k:k + 16]) for k in range(0, len(order), 16)}
+    assert {frozenset(b) for b in batches_plain} == chunks, "window 1 should keep the shuffled order's batches"

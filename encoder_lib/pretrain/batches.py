@@ -1,9 +1,16 @@
 """Which sentences form step t's batch, and its masks: a pure function of (seed, step).
 
 Each epoch shuffles the sentences with a generator seeded by (seed, epoch), groups
-them into batches of similar length (sorting within windows of 50 batches, as
-Hugging Face's ``group_by_length`` does: WordNet sentences are short and uneven, so
-this removes most of the padding), and shuffles the batches. The masks of step t
+them into batches of similar length (sorting within windows of ``group_window``
+batches, as Hugging Face's ``group_by_length`` does: WordNet sentences are short and
+uneven, so this removes most of the padding), and shuffles the batches.
+
+The trade, measured: random batches of 128 WordNet sentences are padded to 3.5 tokens
+per real token, grouped ones (window 50) to 1.06, so a CPU run of the course model
+processes 2.1x as many real tokens per second (7,700 against 3,700 on one thread). But grouped batches learn less per step: on an H100, 4,000 steps of the course
+preset reached held-out loss 5.38 grouped and 5.18 with ``group_window=1`` (plain
+shuffled batches). Where steps are cheap (a GPU, where the small model does not gain
+from less padding), use 1. The masks of step t
 come from a generator seeded by (seed, t). Nothing has to be saved to continue a run
 at step t, and every process of a distributed run builds the same global batch.
 """
@@ -16,11 +23,12 @@ import torch
 from ..data.heldout import pad_batch, special_mask
 from ..data.masking import mask_tokens
 
-GROUP_WINDOW = 50     # batches per window sorted by length
+GROUP_WINDOW = 50     # default batches per window sorted by length (PretrainConfig.group_window)
 
 
 class BatchPlan:
-    def __init__(self, rows: Sequence[Sequence[int]], batch_size: int, seed: int):
+    def __init__(self, rows: Sequence[Sequence[int]], batch_size: int, seed: int,
+                 group_window: int = GROUP_WINDOW):
         if len(rows) < batch_size:
             raise ValueError(f"the corpus has {len(rows)} sentences, fewer than one batch of "
                              f"{batch_size}; lower --batch-size or give a larger corpus")
@@ -28,13 +36,14 @@ class BatchPlan:
         self.lengths = torch.tensor([len(r) for r in rows])
         self.batch_size = batch_size
         self.seed = seed
+        self.group_window = group_window
         self.steps_per_epoch = len(rows) // batch_size      # the last partial batch is dropped
         self._epoch, self._batches = None, None
 
     def _plan_epoch(self, epoch: int) -> list[torch.Tensor]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         order = torch.randperm(len(self.rows), generator=g)[: self.steps_per_epoch * self.batch_size]
-        window = self.batch_size * GROUP_WINDOW
+        window = self.batch_size * self.group_window
         batches = []
         for start in range(0, len(order), window):
             chunk = order[start:start + window]

@@ -31,6 +31,7 @@ class PretrainConfig:
     mlm_probability: float = 0.15     # share of real tokens selected for prediction
     heldout_sentences: int = 2000     # dev-split sentences in the fixed held-out set
     heldout_seed: int = 1234          # seed of the held-out sample and its masks
+    group_window: int = 50            # batches per window sorted by length (less padding); 1 = plain shuffled batches
     # --- optimisation ---
     batch_size: int = 128             # sentences per optimizer step, over all processes together
     max_steps: int = 1200             # optimizer steps in the whole run
@@ -56,7 +57,7 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position",
-                     "max_length", "heldout_sentences", "batch_size", "max_steps", "eval_every",
+                     "max_length", "heldout_sentences", "group_window", "batch_size", "max_steps", "eval_every",
                      "checkpoint_every", "keep_checkpoints"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

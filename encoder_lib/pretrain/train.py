@@ -114,7 +114,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     # --- data: tokenized corpus, the batch plan, the held-out set (rank 0) ---
     tokenizer = WordPieceTokenizer.from_pretrained()
     rows = [tokenizer.encode(s, max_length=config.max_length) for s in pretraining_corpus(config.corpus)]
-    plan = BatchPlan(rows, config.batch_size, config.seed)
+    plan = BatchPlan(rows, config.batch_size, config.seed, config.group_window)
     heldout, baseline = None, None
     if is_main:
         heldout = heldout_batches(tokenizer, config.max_length, config.heldout_sentences,
