@@ -18,6 +18,7 @@ models, so HF's extra projection work counts as waste, not as useful FLOPs.
     python bench/pretrain_speed.py                      # course + bert-base at seq 128
     python bench/pretrain_speed.py --configs course --steps 5
     python bench/pretrain_speed.py --compile --configs bert-base --batch 64,128,256
+    python bench/pretrain_speed.py --compile --configs bert-base --batch 256 --profile
 
 ``--compile`` compiles our encoder layers and output layer (``nn.Module.compile``; the
 gather of the selected rows stays eager) and leaves HF as users run it, eager.
@@ -102,7 +103,8 @@ def timed(fn, device) -> float:
     return time.perf_counter() - start
 
 
-def bench(name: str, batch_size: int, policy, steps: int, warmup: int, compile: bool = False) -> tuple:
+def bench(name: str, batch_size: int, policy, steps: int, warmup: int, compile: bool = False,
+          profile: bool = False) -> tuple | None:
     device = policy.device
     cfg = preset(name, max_position=max(SEQ, preset(name).max_position),
                  max_length=SEQ).encoder_config()
@@ -123,6 +125,8 @@ def bench(name: str, batch_size: int, policy, steps: int, warmup: int, compile: 
     batch = tuple(t.to(device) for t in (masked, torch.ones_like(ids), labels))
     f_ours = make_step(ours, opt_ours, batch, policy, hf=False)
     f_theirs = make_step(theirs, opt_theirs, batch, policy, hf=True)
+    if profile:
+        return profile_steps(f_ours, device)
     for _ in range(warmup):
         f_ours(), f_theirs()
     t_ours, t_theirs = [], []
@@ -142,6 +146,22 @@ def bench(name: str, batch_size: int, policy, steps: int, warmup: int, compile: 
     return tuple(row)
 
 
+def profile_steps(step, device, n: int = 5) -> None:
+    """Print where ``n`` steps (after 5 warm-up steps) spend their time, kernel by kernel."""
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(5):
+        step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(n):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=60))
+
+
 def peak_flops(device) -> float | None:
     if device.type != "cuda":
         return None
@@ -157,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", default=None,
                         help="sequences per step, or a comma-separated list (default per device and model)")
     parser.add_argument("--compile", action="store_true", help="torch.compile our layers and head (HF eager)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing: torch.profiler's table of the kernels of 5 of our steps")
     args = parser.parse_args(argv)
     seed_everything(0)
     policy = precision_policy(args.device)
@@ -176,8 +198,10 @@ def main(argv=None) -> int:
     for name in args.configs.split(","):
         batches = [int(b) for b in args.batch.split(",")] if args.batch else [BATCH[device.type][name]]
         for batch in batches:
-            rows.append(bench(name, batch, policy, steps, warmup=3 if device.type == "cuda" else 1,
-                              compile=args.compile))
+            row = bench(name, batch, policy, steps, warmup=3 if device.type == "cuda" else 1,
+                        compile=args.compile, profile=args.profile)
+            if row:
+                rows.append(row)
     course = [r for r in rows if r[0] == "course"]
     if course:
         print(f"course step ratio, lowest row: {min(r[4] for r in course):.2f}x (target >= 1.5x)")
