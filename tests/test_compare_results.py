@@ -99,3 +99,24 @@ def test_readme_table_shows_the_committed_means(compare, results):
     for label, start in rows.items():
         expected = f"| {label} | " + " | ".join(f"{table[start, s]['acc']:.1f}" for s in results["sizes"]) + " |"
         assert expected in readme, f"README's comparison row is out of date; expected: {expected}"
+
+
+def test_notebook_05_runs_the_starting_points_with_the_bench_settings(compare):
+    """Notebook 05 says its small comparison uses the committed comparison's pooling and
+    learning rates; its STARTS must say the same as the bench's."""
+    import ast
+
+    import nbformat
+
+    notebook = nbformat.read(BENCH.parents[1] / "solutions" / "part3_adaptation" / "05_finetuning.ipynb", 4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "compare_run")
+    assign = next(node for node in ast.parse(cell.source).body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "STARTS")
+    notebook_starts = {ast.literal_eval(key): {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+                       for key, call in zip(assign.value.keys, assign.value.values)}
+    assert list(notebook_starts) == list(compare.STARTS)
+    for name, settings in notebook_starts.items():
+        bench = compare.STARTS[name]
+        for key in ("init", "pooling", "freeze_encoder", "lr_encoder", "lr_head"):
+            assert settings.get(key) == bench.get(key), (
+                f"notebook 05, {name}: {key}={settings.get(key)!r} but the bench uses {bench.get(key)!r}")
