@@ -245,23 +245,17 @@ def grade(args: argparse.Namespace) -> int:
     graded_parts = master.graded_assignments()
     nb_part = {nb: a for a in graded_parts for nb in master.notebooks(a)}
     ungraded = {nb for a in master.assignments() if a not in graded_parts for nb in master.notebooks(a)}
-    deadlines, stamps = None, {}
-    deadline_file = args.deadlines or (out / "deadlines.toml")
-    if args.deadlines is not None or deadline_file.is_file() or args.times is not None:
-        from .course.deadlines import DeadlineError, Deadlines, load
-        try:
-            deadlines = load(deadline_file, graded_parts) if deadline_file.is_file() or args.deadlines \
-                else Deadlines(deadline_file)
-            if args.times is not None:
-                from .intake.submission_times import from_csv
-                stamps = from_csv(args.times, graded_parts, deadlines.tz)
-        except DeadlineError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    from .course.deadlines import DeadlineError
+    from .reporting.late import load_deadlines
+    try:
+        deadlines, csv_stamps = load_deadlines(args.deadlines, out, graded_parts, args.times)
+    except DeadlineError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
-    if deadlines is not None and args.times is None:
-        from .intake.submission_times import from_intake
-        stamps = from_intake(intake, deadlines.tz)
+    from .intake.submission_times import from_entries, zip_entries
+    entries = zip_entries(intake)                 # kept in .state/run.json for combine
+    stamps = csv_stamps if csv_stamps is not None else from_entries(entries, deadlines.tz) if deadlines else {}
     if args.assignments:
         parts = [a.strip() for a in args.assignments.split(",") if a.strip()]
         unknown = [a for a in parts if a not in graded_parts]
@@ -314,15 +308,8 @@ def grade(args: argparse.Namespace) -> int:
     merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
     rows = apply_hand_grades(rows, out / "gradebook.db")   # what formgrader saved there
     write_grades_csv(rows, out / "grades.csv")
-    late, late_lines = None, None
-    if deadlines is not None:
-        from .reporting.late import assess_all, part_scores, report_lines, write_gradebook, write_late_csv
-        late = assess_all(deadlines, stamps, rows)
-        write_late_csv(late, part_scores(rows), out / "late.csv")
-        write_gradebook(out / "gradebook.db", deadlines, late)
-        late_lines = report_lines(late, part_scores(rows), deadlines)
-    else:
-        (out / "late.csv").unlink(missing_ok=True)   # no due dates now: no stale penalties for lms_export
+    from .reporting.late import apply_deadlines
+    late, late_lines = apply_deadlines(out, deadlines, stamps, rows)
     write_totals_csv(rows, parts, out / "totals.csv", late)
     write_unreadable_feedback(jobs, master.layout)
 
@@ -354,13 +341,15 @@ def grade(args: argparse.Namespace) -> int:
     (out / "report.txt").write_text(text, encoding="utf-8")
     write_analytics(out, rows, problems, parts, notebooks, jobs, args.solutions, late, deadlines,
                     {"students": header["students"], "parts": header["parts"]})
-    save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)])
+    save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)],
+             [e for e in entries if e["student"] in students])
     if not args.quiet:
         print(text)
     return 0
 
 
-def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list) -> None:
+def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, intake_problems: list,
+             zip_times: list[dict]) -> None:
     """What ``python -m autograder.reporting.combine`` needs to fold this output with other shards'."""
     from dataclasses import asdict
 
@@ -369,6 +358,7 @@ def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, inta
         "master_hash": master.hash, "layout": master.layout, "parts": parts,
         "protections": [asdict(p) for p in plan.protections], "mode": plan.mode,
         "jobs": jobs, "intake_problems": [asdict(p) for p in intake_problems],
+        "zip_times": zip_times,
     }), encoding="utf-8")
 
 

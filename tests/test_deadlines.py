@@ -218,6 +218,45 @@ def test_a_late_zip_submission_is_penalised_in_totals_report_and_nbgrader_export
     assert float(rows["ontimeann"]["late_submission_penalty"]) == 0
 
 
+def test_shards_graded_without_due_dates_are_judged_late_when_combined(tmp_path):
+    """Each shard keeps the zip times it read; combine applies OUT/deadlines.toml to them."""
+    zpath = tmp_path / "canvas.zip"
+    nb = to_bytes(submission("part1_representations", NB1))
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr(zipfile.ZipInfo(f"ontimeann_1_1_{NB1}.ipynb", date_time=(2026, 10, 12, 22, 0, 0)), nb)
+        z.writestr(zipfile.ZipInfo(f"latebob_2_2_{NB1}.ipynb", date_time=(2026, 10, 14, 9, 0, 0)), nb)
+    shards = [tmp_path / "shard1", tmp_path / "shard2"]
+    for i, shard in enumerate(shards, 1):
+        proc = grade(str(zpath), "--out", str(shard), "--workers", "1", "--assignments", "part1_representations",
+                     "--shard", f"{i}/2")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert not (shard / "late.csv").exists()           # no due dates while grading
+    combined = tmp_path / "combined"
+    combined.mkdir()
+    (combined / "deadlines.toml").write_text(
+        'timezone = "Europe/Berlin"\n[due]\npart1_representations = 2026-10-12T23:59:00\n'
+        '[late]\npolicy = "per_day"\ngrace_minutes = 15\npercent_per_day = 10\ncutoff_days = 7\n')
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.reporting.combine", "--out", str(combined), "--quiet",
+                           *map(str, shards)], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(combined / "totals.csv", newline="") as f:
+        totals = {r["student"]: r for r in csv.DictReader(f)}
+    bob, ann = totals["latebob"], totals["ontimeann"]
+    assert bob["part1_representations_days_late"] == "2" and ann["part1_representations_days_late"] == "0"
+    assert float(bob["total_after_penalty"]) == pytest.approx(0.8 * float(bob["total"]))
+    with open(combined / "late.csv", newline="") as f:
+        assert {r["student"]: r["submitted_at"] for r in csv.DictReader(f)}["latebob"] == "2026-10-14 07:00:00 UTC"
+    assert "LATE SUBMISSIONS" in (combined / "report.txt").read_text()
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('timezone = "Europe/Berlin"\n[late]\npolicy = "per_day"\npercent_per_day = -5\n')
+    proc = subprocess.run([sys.executable, "-m", "autograder.reporting.combine", "--out", str(tmp_path / "c2"),
+                           "--deadlines", str(bad), *map(str, shards)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "percent_per_day" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, capsys):
     from autograder.reporting.lms_export import main as lms_export
     from autograder.reporting.merge import GRADES_COLUMNS

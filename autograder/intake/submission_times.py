@@ -33,25 +33,40 @@ class Stamp:
     marked_late: bool = False  # the LMS named the file late
 
 
-def from_intake(intake, tz) -> dict[tuple[str, str], Stamp]:
-    """``{(student, part): Stamp}`` from the zip entries the intake read (none for a folder)."""
-    out: dict[tuple[str, str], Stamp] = {}
+def zip_entries(intake) -> list[dict]:
+    """The zip entries' times as the LMS wrote them (local, no zone), one record per
+    notebook: ``{"student", "part", "local", "marked_late"}``. Kept with a grading run's
+    state so that shards graded apart can be judged against due dates later."""
+    out = []
     for student, files in intake.students.items():
         for cand in files.values():
             if ".zip:" not in cand.origin.lower() or not cand.mtime:
                 continue
-            # intake read the zip's local time as if UTC: put the real zone back
+            # intake read the zip's local time as if UTC: this is that local time
             naive = datetime.fromtimestamp(cand.mtime, timezone.utc).replace(tzinfo=None)
-            when = naive.replace(tzinfo=tz).astimezone(timezone.utc)
             name = cand.origin.split(":", 1)[-1].rsplit("/", 1)[-1]
-            late = bool(CANVAS_LATE.search(name))
-            key = (student, cand.assignment)
-            old = out.get(key)
-            if old is None or when > old.time:
-                out[key] = Stamp(when, "zip", late or (old.marked_late if old else False))
-            elif late:
-                old.marked_late = True
+            out.append({"student": student, "part": cand.assignment, "local": naive.isoformat(),
+                        "marked_late": bool(CANVAS_LATE.search(name))})
     return out
+
+
+def from_entries(entries: list[dict], tz) -> dict[tuple[str, str], Stamp]:
+    """``{(student, part): Stamp}`` from :func:`zip_entries` records, read in the zone ``tz``."""
+    out: dict[tuple[str, str], Stamp] = {}
+    for e in entries:
+        when = datetime.fromisoformat(e["local"]).replace(tzinfo=tz).astimezone(timezone.utc)
+        key, late = (e["student"], e["part"]), e["marked_late"]
+        old = out.get(key)
+        if old is None or when > old.time:
+            out[key] = Stamp(when, "zip", late or (old.marked_late if old else False))
+        elif late:
+            old.marked_late = True
+    return out
+
+
+def from_intake(intake, tz) -> dict[tuple[str, str], Stamp]:
+    """``{(student, part): Stamp}`` from the zip entries the intake read (none for a folder)."""
+    return from_entries(zip_entries(intake), tz)
 
 
 def from_csv(path: Path, parts: list[str], tz) -> dict[tuple[str, str], Stamp]:

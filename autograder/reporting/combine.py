@@ -1,6 +1,7 @@
 """Fold the outputs of several shards into one (``--shard i/n`` on n machines).
 
     python -m autograder.reporting.combine --out OUT SHARD_OUT [SHARD_OUT ...]
+        [--deadlines FILE] [--times CSV]
 
 Each shard's OUT keeps, in ``.state/``, what it graded (``run.json``: the jobs, the
 intake notes, the protections), the jobs' results and gradebooks and a copy of the
@@ -9,6 +10,12 @@ machines: paths are found by convention, not taken from the shards), copies the
 feedback and autograded notebooks, and writes ``grades.csv``, ``totals.csv``, the
 merged ``gradebook.db`` and ``report.txt`` for the whole class. The shards must have
 graded the same version of the course.
+
+Due dates apply here as in ``make grade``: ``--deadlines FILE`` or ``OUT/deadlines.toml``,
+with the submission times of ``--times CSV`` or else those of the zip entries each shard
+read (kept in its ``run.json``), so shards graded without due dates can be judged late
+once they are combined. ``late.csv``, the penalty columns of ``totals.csv``, the
+gradebook's due dates and the report's LATE SUBMISSIONS section follow.
 """
 from __future__ import annotations
 
@@ -18,7 +25,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..course.deadlines import DeadlineError
+from ..intake.submission_times import from_entries
 from .hand_grades import apply_hand_grades
+from .late import apply_deadlines, load_deadlines
 from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
 from .report import build
 from .results import Problem, job_rows
@@ -34,7 +44,7 @@ def _relocate(job: dict, shard: Path) -> dict:
             "autograded_dir": str(shard / "autograded" / s / part)}
 
 
-def combine(out: Path, shards: list[Path]) -> str:
+def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, times: Path | None = None) -> str:
     out = Path(out).resolve()
     state = out / ".state"
     state.mkdir(parents=True, exist_ok=True)
@@ -50,6 +60,7 @@ def combine(out: Path, shards: list[Path]) -> str:
                          "grade them again with the same solutions/")
     layout = runs[0][1]["layout"]
     parts = sorted({p for _, r in runs for p in r["parts"]})
+    deadlines, csv_stamps = load_deadlines(deadlines_file, out, parts, times)   # a bad file stops us here
     jobs, rows, problems, seen = [], [], [], set()
     for shard, run in runs:
         for p in run["intake_problems"]:
@@ -80,7 +91,10 @@ def combine(out: Path, shards: list[Path]) -> str:
     merge_gradebooks(master_db, runs[0][1]["master_hash"], jobs, out / "gradebook.db", state)
     rows = apply_hand_grades(rows, out / "gradebook.db")
     write_grades_csv(rows, out / "grades.csv")
-    write_totals_csv(rows, parts, out / "totals.csv")
+    stamps = csv_stamps if csv_stamps is not None else \
+        from_entries([e for _, r in runs for e in r.get("zip_times", [])], deadlines.tz) if deadlines else {}
+    late, late_lines = apply_deadlines(out, deadlines, stamps, rows)
+    write_totals_csv(rows, parts, out / "totals.csv", late)
     protections = [Protection(**p) for p in runs[0][1]["protections"]]
     modes = sorted({r["mode"] for _, r in runs})
     header = {"combined from": ", ".join(str(s) for s, _ in runs),
@@ -90,11 +104,14 @@ def combine(out: Path, shards: list[Path]) -> str:
              "feedback": str(out / "feedback"), "gradebook": str(out / "gradebook.db")}
     notebooks = [nb for a in parts for nb in sorted(layout.get(a, {}))]
     files["report.html"] = str(out / "report.html")
-    text = build(rows, problems, notebooks, header=header, protections=protections, files=files)
+    if late is not None:
+        files["late"] = str(out / "late.csv")
+    text = build(rows, problems, notebooks, header=header, protections=protections, files=files,
+                 late_lines=late_lines)
     (out / "report.txt").write_text(text, encoding="utf-8")
     from .report_html import write_analytics
     from ..course.course import SOLUTIONS_DIR
-    write_analytics(out, rows, problems, parts, notebooks, jobs, SOLUTIONS_DIR, None, None,
+    write_analytics(out, rows, problems, parts, notebooks, jobs, SOLUTIONS_DIR, late, deadlines,
                     {"students": header["students"], "parts": header["parts"]})
     return text
 
@@ -103,11 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder.reporting.combine", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the combined output")
     p.add_argument("shards", nargs="+", type=Path, help="the shards' output folders")
+    p.add_argument("--deadlines", type=Path, default=None,
+                   help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists)")
+    p.add_argument("--times", type=Path, default=None,
+                   help="CSV of submission times (student, part, submitted_at); default: the shards' zip times")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     try:
-        text = combine(args.out, args.shards)
-    except ValueError as err:
+        text = combine(args.out, args.shards, args.deadlines, args.times)
+    except (ValueError, DeadlineError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not args.quiet:

@@ -103,3 +103,31 @@ def write_gradebook(db: Path, deadlines: Deadlines, late: dict) -> None:
             for nb in sub.notebooks:
                 nb.late_submission_penalty = (nb.score or 0.0) * l.percent / 100.0
         gb.db.commit()
+
+
+def load_deadlines(deadlines_file: Path | None, out: Path, parts: list[str], times: Path | None):
+    """(Deadlines or None, stamps from the ``--times`` CSV or None) for a run writing to
+    ``out``: the file given, else ``out/deadlines.toml`` when it exists. Raises
+    DeadlineError, naming the file and field, for a malformed file or CSV."""
+    from ..course.deadlines import load
+    from ..intake.submission_times import from_csv
+
+    path = deadlines_file or (out / "deadlines.toml")
+    if deadlines_file is None and not path.is_file() and times is None:
+        return None, None
+    deadlines = load(path, parts) if path.is_file() or deadlines_file else Deadlines(path)
+    return deadlines, (from_csv(times, parts, deadlines.tz) if times is not None else None)
+
+
+def apply_deadlines(out: Path, deadlines: Deadlines | None, stamps: dict, rows: list[Row]):
+    """The late step of a grading (or combining) run: ``late.csv``, due dates and
+    submission times in ``gradebook.db``; returns (late, report lines), (None, None)
+    without due dates (and removes a stale ``late.csv``, so no old penalty is exported)."""
+    if deadlines is None:
+        (out / "late.csv").unlink(missing_ok=True)
+        return None, None
+    late = assess_all(deadlines, stamps, rows)
+    raw = part_scores(rows)
+    write_late_csv(late, raw, out / "late.csv")
+    write_gradebook(out / "gradebook.db", deadlines, late)
+    return late, report_lines(late, raw, deadlines)
