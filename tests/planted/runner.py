@@ -148,20 +148,25 @@ def notebook_cells(assignment: str, notebook: str) -> list[dict]:
 
 
 def names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell reads, names it binds), function bodies included."""
-    import ast
+    """(names of the notebook's namespace a cell reads, names it binds there), by scope:
+    a function's parameters and locals are not the namespace's, the globals its body
+    reads are."""
+    import symtable
     try:
-        tree = ast.parse(source)
+        top = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
         return set(), set()
-    reads, binds = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            binds.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+    reads = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    binds = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    scopes = list(top.get_children())
+    while scopes:                                      # functions, classes, comprehensions, at any depth
+        scope = scopes.pop()
+        scopes.extend(scope.get_children())
+        for symbol in scope.get_symbols():
+            if symbol.is_global() and symbol.is_referenced():
+                reads.add(symbol.get_name())
+            if symbol.is_declared_global() and symbol.is_assigned():
+                binds.add(symbol.get_name())
     return reads, binds
 
 
