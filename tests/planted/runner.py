@@ -25,7 +25,7 @@ points). To stay cheap (notebooks 04-06 have training cells), the runner
   the cells that read a name its cell (or a cell run after it) binds *and* lead to a
   test: a test cell, or a cell that binds a name such a cell reads. The others would
   do what they did for the solution, so their names are taken from the solution's run
-  and their tests count as passed;
+  and their tests, which pass as they did for the solution, are left out;
 - for a bug, leaves out the test cells of quizzes: the checks ignore them (a quiz
   answer computed with buggy code may be wrong), and in notebook 06 they would pull the
   probes of three encoders into every bug's run.
