@@ -21,7 +21,7 @@ points). To stay cheap (notebooks 04-06 have training cells), the runner
   keeping the names each cell binds;
 - runs the cells before a variant's answer cell once per notebook (with the correct
   answers); each variant starts from a copy of that namespace, with the random
-  generators as they were there, and runs its own cell and, of the ones after it, only
+  generators and torch's grad mode as they were there, and runs its own cell and, of the ones after it, only
   the cells that read a name its cell (or a cell run after it) binds *and* lead to a
   test: a test cell, or a cell that binds a name such a cell reads. The others would
   do what they did for the solution, so their names are taken from the solution's run
@@ -211,15 +211,18 @@ def needed_cells(later: list[dict], changed: set[str], left_out: set[str]) -> se
     return needed
 
 
-def _rng_state() -> tuple:
+def _global_state() -> tuple:
+    """What a cell may change outside its namespace: the random generators, torch's
+    grad mode (notebook 03 turns it off) and default dtype."""
     import random
 
     import numpy as np
     import torch
-    return torch.get_rng_state(), random.getstate(), np.random.get_state()
+    return (torch.get_rng_state(), random.getstate(), np.random.get_state(), torch.is_grad_enabled(),
+            torch.get_default_dtype())
 
 
-def _set_rng_state(state: tuple) -> None:
+def _set_global_state(state: tuple) -> None:
     import random
 
     import numpy as np
@@ -227,11 +230,15 @@ def _set_rng_state(state: tuple) -> None:
     torch.set_rng_state(state[0])
     random.setstate(state[1])
     np.random.set_state(state[2])
+    torch.set_grad_enabled(state[3])
+    torch.set_default_dtype(state[4])
 
 
 def run_corpus(corpus: dict) -> dict:
     import torch
     torch.set_num_threads(1)        # small tensors; the notebooks' runners share the cores
+    torch.set_grad_enabled(True)    # as in a fresh kernel, whatever the notebook run before did
+    torch.set_default_dtype(torch.float32)
     cells = notebook_cells(corpus["assignment"], corpus["notebook"])
     last_test = max(i for i, c in enumerate(cells) if c["test"])
     cells = cells[:last_test + 1]                     # later cells change no test's outcome
@@ -254,18 +261,18 @@ def run_corpus(corpus: dict) -> dict:
     variants = sorted(corpus["variants"], key=lambda v: position[v["grade_id"]])
     base: dict = {"__name__": "__main__"}
     done = 0                                          # cells [0, done) have run in `base`
-    rng = _rng_state()
+    state = _global_state()
     for variant in variants:
         start = position[variant["grade_id"]]
-        _set_rng_state(rng)
+        _set_global_state(state)
         run_cells(cells[done:start], base)
-        done, rng = start, _rng_state()
+        done, state = start, _global_state()
         changed = names(variant["source"])[1] | cells[start]["binds"]
         own = next(c["id"] for c in cells[start + 1:] if c["test"])     # the exercise's test
         left_out = quizzes - {own} if variant["kind"] == "bug" else set()
         needed = needed_cells(cells[start + 1:], changed, left_out) | {own}
         outcome = run_cells(cells[start:], dict(base), {variant["grade_id"]: variant["source"]}, saved, needed)
-        _set_rng_state(rng)
+        _set_global_state(state)
         results[variant["id"]] = {"student": {k: s for k, (s, _) in outcome.items()},
                                   "grading": {k: g for k, (_, g) in outcome.items()}}
     return results
