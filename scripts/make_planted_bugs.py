@@ -24,7 +24,15 @@ sys.path.insert(0, str(REPO_ROOT))
 import nbformat  # noqa: E402
 
 OUT_DIR = REPO_ROOT / "tests" / "planted"
-PART1 = "part1_representations"
+#: The assignment (folder of solutions/ and notebooks/) of each notebook with planted bugs.
+ASSIGNMENT = {
+    "01_tokens_to_vectors": "part1_representations",
+    "02_self_attention": "part1_representations",
+    "03_sequence_representations": "part1_representations",
+    "04_masked_lm_pretraining": "part2_pretraining",
+    "05_finetuning": "part3_adaptation",
+    "06_context_tasks": "part3_adaptation",
+}
 
 # (id, grade_id of the answer cell, the rule it breaks, text in the solution, replacement)
 BUGS: dict[str, list[tuple[str, str, str, str, str]]] = {
@@ -440,6 +448,14 @@ def sense_separation(sentences_a, sentences_b, word, encode=reference_encode):
 }
 
 
+# notebooks 04-06 keep their tables in a file of their own
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import planted_bugs_04_06  # noqa: E402
+
+BUGS.update(planted_bugs_04_06.BUGS)
+ALTERNATIVES.update(planted_bugs_04_06.ALTERNATIVES)
+
+
 def _grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
@@ -452,7 +468,7 @@ def student_source(source: str) -> str:
 
 def corpus(notebook: str) -> dict:
     """The variants of one notebook, made from its solution."""
-    nb = nbformat.read(REPO_ROOT / "solutions" / PART1 / f"{notebook}.ipynb", as_version=4)
+    nb = nbformat.read(REPO_ROOT / "solutions" / ASSIGNMENT[notebook] / f"{notebook}.ipynb", as_version=4)
     answers = {_grade_id(c): student_source(c.source) for c in nb.cells
                if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"}
     variants: dict[str, dict] = {}
@@ -470,7 +486,7 @@ def corpus(notebook: str) -> dict:
             raise SystemExit(f"{notebook}: alternative {vid}: no answer cell {gid}")
         variants[vid] = {"id": vid, "kind": "alternative", "grade_id": gid, "rule": "",
                          "source": source + "\n"}
-    return {"assignment": PART1, "notebook": notebook, "variants": list(variants.values())}
+    return {"assignment": ASSIGNMENT[notebook], "notebook": notebook, "variants": list(variants.values())}
 
 
 def render(notebook: str) -> str:

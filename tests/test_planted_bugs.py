@@ -1,11 +1,13 @@
 """Visible tests say it first: planted bugs fail a visible test before grading takes points.
 
 ``tests/planted/*.json`` (made by ``scripts/make_planted_bugs.py`` from the solutions)
-holds, per notebook of Part 1, realistic buggy answers, each breaking one rule the
-notebook's text states, and correct answers written in another style. The runner
-(``tests/planted/runner.py``) runs each in the student's view (the release's visible
-tests) and the grader's (hidden tests too), every notebook in its own process, all at
-once (about 50 s of CPU in all for the 101 variants of Part 1). Then:
+holds, per notebook with code exercises (01-06), realistic buggy answers, each breaking
+one rule the notebook's text states, and correct answers written in another style. The
+runner (``tests/planted/runner.py``) runs each in the student's view (the release's
+visible tests) and the grader's (hidden tests too), every notebook in its own process,
+all at once; a variant re-runs only the cells its answer affects on the way to a test,
+so the training cells of notebooks 04-06 stay out of it (about 45 s of CPU in all for
+the 218 variants, 188 of them bugs). Then:
 
 - every bug fails the visible test of its own exercise (the student is told);
 - every code-exercise test cell the grader fails, and so every code point it takes off,

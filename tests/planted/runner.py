@@ -15,13 +15,24 @@ one Python process and records, for every test cell, two outcomes:
   runner runs the release cell, then the hidden part, in one pass.
 
 A cell *fails* when it raises or writes to stderr (nbgrader gives such a cell no
-points). To stay cheap, the cells before a variant's answer cell run once per notebook
-(with the correct answers); each variant starts from a copy of that namespace and runs
-its own cell and, of the ones after it, those that read a name its cell (or a cell run
-after it) binds; the others would do what they did for the solution, so their names
-are taken from the solution's run and their tests count as passed. The output is JSON:
+points). To stay cheap (notebooks 04-06 have training cells), the runner
+
+- runs the solution once, up to the last test cell (later cells change no outcome),
+  keeping the names each cell binds;
+- runs the cells before a variant's answer cell once per notebook (with the correct
+  answers); each variant starts from a copy of that namespace, with the random
+  generators and torch's grad mode as they were there, and runs its own cell and, of the ones after it, only
+  the cells that read a name its cell (or a cell run after it) binds *and* lead to a
+  test: a test cell, or a cell that binds a name such a cell reads. The others would
+  do what they did for the solution, so their names are taken from the solution's run
+  and their tests, which pass as they did for the solution, are left out;
+- for a bug, leaves out the test cells of quizzes: the checks ignore them (a quiz
+  answer computed with buggy code may be wrong), and in notebook 06 they would pull the
+  probes of three encoders into every bug's run.
+
+The output is JSON:
 ``{notebook: {variant_id: {"student": {test_id: error or null}, "grading": {...}}}}``,
-with the unchanged solution as variant ``"solution"``.
+with the unchanged solution as variant ``"solution"``; a test left out is absent.
 """
 from __future__ import annotations
 
@@ -137,75 +148,131 @@ def notebook_cells(assignment: str, notebook: str) -> list[dict]:
 
 
 def names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell reads, names it binds), function bodies included."""
-    import ast
+    """(names of the notebook's namespace a cell reads, names it binds there), by scope:
+    a function's parameters and locals are not the namespace's, the globals its body
+    reads are."""
+    import symtable
     try:
-        tree = ast.parse(source)
+        top = symtable.symtable(source, "<cell>", "exec")
     except SyntaxError:
         return set(), set()
-    reads, binds = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            binds.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+    reads = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    binds = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    scopes = list(top.get_children())
+    while scopes:                                      # functions, classes, comprehensions, at any depth
+        scope = scopes.pop()
+        scopes.extend(scope.get_children())
+        for symbol in scope.get_symbols():
+            if symbol.is_global() and symbol.is_referenced():
+                reads.add(symbol.get_name())
+            if symbol.is_declared_global() and symbol.is_assigned():
+                binds.add(symbol.get_name())
     return reads, binds
 
 
-def run_cells(cells: list[dict], ns: dict, replace: dict | None = None, saved: dict | None = None) -> dict:
+def run_cells(cells: list[dict], ns: dict, replace: dict | None = None, saved: dict | None = None,
+              needed: set[str] | None = None) -> dict:
     """Run ``cells`` in ``ns`` (``replace``: grade id -> source); outcome of each test.
 
-    With ``saved`` (cell id -> the names that cell bound in the solution's run), a cell
-    that reads nothing the replaced cell (or a cell run after it) bound is not run: it
-    would do what it did for the solution, so its names are taken from that run and its
-    test outcome is the solution's (a pass)."""
-    outcome, changed = {}, set()
+    With ``needed`` (see :func:`needed_cells`), a cell neither replaced nor needed is not
+    run: its names are taken from ``saved`` (cell id -> the names that cell bound in the
+    solution's run)."""
+    outcome = {}
     for cell in cells:
         source = (replace or {}).get(cell["id"], cell["source"])
-        if saved is not None and cell["id"] not in (replace or {}):
-            reads = cell["reads"] | names(cell["hidden"])[0]
-            if not reads & changed and cell["id"] in saved:
-                ns.update(saved[cell["id"]])
-                if cell["test"]:
-                    outcome[cell["id"]] = (None, None)
-                continue
+        if needed is not None and cell["id"] not in (replace or {}) and cell["id"] not in needed:
+            ns.update((saved or {}).get(cell["id"], {}))
+            continue
         student = run_cell(source, ns, cell["id"])
         grading = student
         if cell["test"] and student is None and cell["hidden"].strip():
             grading = run_cell(cell["hidden"], ns, cell["id"] + " (hidden tests)")
-        changed |= names(source)[1] | (names(cell["hidden"])[1] if cell["test"] else set())
         if cell["test"]:
             outcome[cell["id"]] = (student, grading)
     return outcome
 
 
+def needed_cells(later: list[dict], changed: set[str], left_out: set[str]) -> set[str]:
+    """Ids of the cells of ``later`` (the cells after a replaced one, in order) that a
+    variant must run: forward, those that read a changed name (``changed``: the names
+    the replaced cell binds, in the solution or the variant) or one that such a cell
+    binds; backward, of those, the tests not in ``left_out`` and the cells that bind a
+    name a needed cell after them reads."""
+    affected = []
+    for cell in later:
+        if cell["reads"] & changed:
+            affected.append(cell)
+            changed = changed | cell["binds"]
+    needed, live = set(), set()
+    for cell in reversed(affected):
+        if (cell["test"] and cell["id"] not in left_out) or cell["binds"] & live:
+            needed.add(cell["id"])
+            live |= cell["reads"]
+    return needed
+
+
+def _global_state() -> tuple:
+    """What a cell may change outside its namespace: the random generators, torch's
+    grad mode (notebook 03 turns it off) and default dtype."""
+    import random
+
+    import numpy as np
+    import torch
+    return (torch.get_rng_state(), random.getstate(), np.random.get_state(), torch.is_grad_enabled(),
+            torch.get_default_dtype())
+
+
+def _set_global_state(state: tuple) -> None:
+    import random
+
+    import numpy as np
+    import torch
+    torch.set_rng_state(state[0])
+    random.setstate(state[1])
+    np.random.set_state(state[2])
+    torch.set_grad_enabled(state[3])
+    torch.set_default_dtype(state[4])
+
+
 def run_corpus(corpus: dict) -> dict:
     import torch
     torch.set_num_threads(1)        # small tensors; the notebooks' runners share the cores
+    torch.set_grad_enabled(True)    # as in a fresh kernel, whatever the notebook run before did
+    torch.set_default_dtype(torch.float32)
     cells = notebook_cells(corpus["assignment"], corpus["notebook"])
+    last_test = max(i for i, c in enumerate(cells) if c["test"])
+    cells = cells[:last_test + 1]                     # later cells change no test's outcome
     for cell in cells:
         cell["reads"], cell["binds"] = names(cell["source"])
+        if cell["test"]:                              # the grader runs the hidden part too
+            hidden_reads, hidden_binds = names(cell["hidden"])
+            cell["reads"], cell["binds"] = cell["reads"] | hidden_reads, cell["binds"] | hidden_binds
     position = {c["id"]: i for i, c in enumerate(cells)}
+    quizzes = quiz_tests(corpus["assignment"], corpus["notebook"])
     # the solution first: every cell, keeping what each cell bound for the variants
     ns: dict = {"__name__": "__main__"}
     saved: dict = {}
     outcome = {}
     for cell in cells:
         outcome.update(run_cells([cell], ns))
-        binds = cell["binds"] | (names(cell["hidden"])[1] if cell["test"] else set())
-        saved[cell["id"]] = {n: ns[n] for n in binds if n in ns}
+        saved[cell["id"]] = {n: ns[n] for n in cell["binds"] if n in ns}
     results: dict = {"solution": {"student": {k: s for k, (s, _) in outcome.items()},
                                   "grading": {k: g for k, (_, g) in outcome.items()}}}
     variants = sorted(corpus["variants"], key=lambda v: position[v["grade_id"]])
     base: dict = {"__name__": "__main__"}
     done = 0                                          # cells [0, done) have run in `base`
+    state = _global_state()
     for variant in variants:
         start = position[variant["grade_id"]]
+        _set_global_state(state)
         run_cells(cells[done:start], base)
-        done = start
-        outcome = run_cells(cells[start:], dict(base), {variant["grade_id"]: variant["source"]}, saved)
+        done, state = start, _global_state()
+        changed = names(variant["source"])[1] | cells[start]["binds"]
+        own = next(c["id"] for c in cells[start + 1:] if c["test"])     # the exercise's test
+        left_out = quizzes - {own} if variant["kind"] == "bug" else set()
+        needed = needed_cells(cells[start + 1:], changed, left_out) | {own}
+        outcome = run_cells(cells[start:], dict(base), {variant["grade_id"]: variant["source"]}, saved, needed)
+        _set_global_state(state)
         results[variant["id"]] = {"student": {k: s for k, (s, _) in outcome.items()},
                                   "grading": {k: g for k, (_, g) in outcome.items()}}
     return results
