@@ -232,12 +232,22 @@ def render_markdown(results: dict) -> str:
     for start, settings in results["starts"].items():
         shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k != "random_like")
         lines.append(f"- {start}: {shown}")
-    lines += ["",
-              f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, GPU: {m['gpu'] or 'none'}; "
-              f"{results.get('workers', 1)} worker processes with one thread each; load average at start "
-              + ", ".join(f"{x['load_average_at_start']:.1f}" for x in results.get("machines", [m]))
-              + f" (the machine was shared); wall time {results['total_seconds'] / 60:.1f} min. "
-              f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
+    machines = results.get("machines", [m])
+    describe = lambda x: (f"{x['cpu']}, {x['cores']} cores, torch {x['torch']}, GPU: {x['gpu'] or 'none'}, "  # noqa: E731
+                          f"load average at start {x['load_average_at_start']:.1f}")
+    if len({describe(x).split(', load')[0] for x in machines}) == 1:
+        lines += ["",
+                  f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, GPU: {m['gpu'] or 'none'}; "
+                  f"{results.get('workers', 1)} worker processes with one thread each; load average at start "
+                  + ", ".join(f"{x['load_average_at_start']:.1f}" for x in machines)
+                  + f" (the machine was shared); wall time {results['total_seconds'] / 60:.1f} min. "
+                  f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
+    else:                # appended invocations on different machines: say which ran what
+        lines += ["", "Machines, by invocation (a row comes from the last invocation that ran its starting "
+                  "point; each worker process has one thread):", ""]
+        lines += [f"- `{cmd}`: {describe(x)}" for cmd, x in zip(results.get("commands", []), machines)]
+        lines += ["", f"Wall time {results['total_seconds'] / 60:.1f} min in all. "
+                  f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
     return "\n".join(lines)
 
 
