@@ -38,15 +38,27 @@ def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path)
     one_w = load_file(str(tmp_path / "one" / "final" / "model.safetensors"))
     two_w = load_file(str(tmp_path / "two" / "final" / "model.safetensors"))
     assert one_w.keys() == two_w.keys()
-    moved = 0
+    # The processes sum gradients in another order than one process does; AdamW divides by
+    # sqrt(v), which for a rarely seen embedding row turns such rounding into up to ~1 % of a
+    # step (lr 3e-3): 3e-5 was seen once. The tolerance, 1e-4, is 3 % of one step.
+    atol = 1e-4
     for name in one_w:
-        torch.testing.assert_close(two_w[name], one_w[name], rtol=1e-4, atol=2e-5,
+        torch.testing.assert_close(two_w[name], one_w[name], rtol=1e-4, atol=atol,
                                    msg=lambda m: f"{name} differs between 1 and 2 processes: {m}")
-    # the comparison is not vacuous: training moved the weights well beyond the tolerance
+    # the comparison is not vacuous: training moved many weights well beyond the tolerance
+    from encoder_lib.model import EncoderForMaskedLM
+    from encoder_lib.pretrain.config import PRESETS, PretrainConfig
+    torch.manual_seed(SETTINGS["seed"])                  # what train() does before building the model
+    start = EncoderForMaskedLM(PretrainConfig.from_dict({**PRESETS["course"], **SETTINGS}).encoder_config()
+                               ).state_dict()
+    moved = sum(int(((one_w[n] - start[n]).abs() > 10 * atol).sum()) for n in one_w)
+    assert moved > 10_000, f"only {moved} weights moved more than 10x the tolerance: the comparison says little"
+    segments = "encoder.embeddings.token_type_embeddings.weight"   # segment B never occurs: its row
+    unused = (one_w[segments][1].float() - start[segments][1]).abs().max()   # keeps train()'s start
+    assert unused < 1e-3, f"the rebuilt starting weights are not the run's ({unused:.2e})"
     init = json.loads((tmp_path / "two" / "history.json").read_text())
     assert len(init["train"]) == 4
     one_loss = json.loads((tmp_path / "one" / "history.json").read_text())["train"]
     for a, b in zip(one_loss, init["train"]):
         assert abs(a["loss"] - b["loss"]) < 1e-3, "the logged global loss differs between 1 and 2 processes"
     assert one_loss[-1]["loss"] != one_loss[0]["loss"]
-    del moved
