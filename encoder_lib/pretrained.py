@@ -60,6 +60,13 @@ def bert_state_dict(model_dir: str | Path | None = None) -> dict[str, torch.Tens
     return read_safetensors(Path(model_dir or pretrained_model_dir()) / "model.safetensors")
 
 
+def weights_digest(folder: str | Path) -> str:
+    """SHA-256 of a model folder's model.safetensors: which weights a measurement used, so a
+    committed result can be checked against the checkpoint shipped now."""
+    import hashlib
+    return hashlib.sha256((Path(folder) / "model.safetensors").read_bytes()).hexdigest()
+
+
 def course_checkpoint_dir(name: str = COURSE) -> Path:
     """The folder of a shipped course checkpoint (model.safetensors, config.json, vocab.txt)."""
     path = CHECKPOINTS_DIR / name

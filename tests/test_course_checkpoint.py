@@ -11,7 +11,7 @@ from encoder_lib import Encoder, EncoderForMaskedLM, load_masked_lm, load_pretra
 from encoder_lib.data.heldout import heldout_batches
 from encoder_lib.model import masked_lm_metrics
 from encoder_lib.pretrain import PretrainConfig, train
-from encoder_lib.pretrain.ship import RESULT, card_for
+from encoder_lib.pretrain.ship import FIRST_STEPS, RESULT, card_for
 from encoder_lib.pretrained import course_checkpoint_dir
 
 FOLDER = course_checkpoint_dir("course")
@@ -23,7 +23,7 @@ def _json(name):
 
 def test_checkpoint_is_at_most_20_mb_and_complete():
     names = {p.name for p in FOLDER.iterdir()}
-    assert {"model.safetensors", "config.json", "history.json", "vocab.txt", "MODEL_CARD.md", RESULT} <= names
+    assert {"model.safetensors", "config.json", "history.json", "vocab.txt", "MODEL_CARD.md", RESULT, FIRST_STEPS} <= names
     size = sum(p.stat().st_size for p in FOLDER.iterdir())
     assert size <= 20 * 1024 * 1024, f"the course checkpoint is {size / 1e6:.1f} MB, over 20 MB"
 
@@ -64,12 +64,16 @@ def test_shipped_weights_score_what_the_card_says_and_beat_the_unigram_baseline(
     assert m["accuracy"] > result["baseline"]["accuracy"] + 0.03
 
 
-def test_rerunning_the_command_reproduces_the_first_recorded_losses(tmp_path):
+def test_rerunning_the_command_on_the_cpu_reproduces_the_recorded_first_losses(tmp_path):
     pre = _json("config.json")["pretrain"]
-    recorded = _json("history.json")["train"][:3]
-    config = PretrainConfig.from_dict({**pre, "out_dir": str(tmp_path / "rerun"), "heldout_sentences": 64})
+    recorded = _json(FIRST_STEPS)
+    assert recorded["device"] == "cpu" and len(recorded["steps"]) == 3
+    config = PretrainConfig.from_dict({**pre, "out_dir": str(tmp_path / "rerun"), "heldout_sentences": 64,
+                                       "device": "cpu"})
     rerun = train(config, progress=False, stop_at_step=3)["history"]["train"]
-    for ours, theirs in zip(rerun, recorded):
+    assert len(rerun) == 3
+    for ours, theirs in zip(rerun, recorded["steps"]):
         assert ours["step"] == theirs["step"]
         assert ours["loss"] == pytest.approx(theirs["loss"], abs=2e-3), (
             f"step {ours['step']}: re-run loss {ours['loss']} vs recorded {theirs['loss']}")
+

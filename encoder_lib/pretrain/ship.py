@@ -12,16 +12,32 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 from ..model import EncoderConfig, EncoderForMaskedLM
 from ..tokenizer import WordPieceTokenizer
 
-COMMAND = ("make checkpoint   # = rm -rf runs/course && OMP_NUM_THREADS=1 python -m encoder_lib.pretrain "
-           "--preset course --out-dir runs/course && python -m encoder_lib.pretrain.ship runs/course "
-           "encoder_lib/checkpoints/course")
+COMMAND = ("make checkpoint   # = rm -rf runs/course && python -m encoder_lib.pretrain --preset course "
+           "--out-dir runs/course && python -m encoder_lib.pretrain.ship runs/course encoder_lib/checkpoints/course")
 FILES = ("model.safetensors", "config.json", "history.json")
 RESULT = "heldout.json"      # the shipped weights scored on the held-out set, and the baseline
+FIRST_STEPS = "first_steps_cpu.json"   # the run's first steps re-run on the CPU, for the reproduction test
+FIRST_STEPS_N = 3
+
+
+def first_steps_on_cpu(pre: dict, work_dir: str | Path, steps: int = FIRST_STEPS_N) -> list[dict]:
+    """The first ``steps`` training losses of the run's settings, re-run on the CPU in fp32.
+
+    A GPU run draws its dropout masks from CUDA's generator and computes in bf16, so its
+    own first losses cannot be re-computed on a CPU; these can, by any machine, and a test
+    re-runs them to show the command and code still start the run that made the weights."""
+    from .config import PretrainConfig
+    from .train import train
+    config = PretrainConfig.from_dict({**pre, "out_dir": str(Path(work_dir) / "first_steps"), "device": "cpu",
+                                       "heldout_sentences": 64, "compile": False})
+    history = train(config, progress=False, stop_at_step=steps)["history"]["train"]
+    return [{"step": r["step"], "loss": r["loss"]} for r in history]
 
 
 def _load_note(run: dict) -> str:
@@ -30,6 +46,21 @@ def _load_note(run: dict) -> str:
         return "Other jobs on the machine were not recorded."
     return (f"Load average when the run started: {load:.2f} (other work on the machine slows the run "
             f"and lengthens the time below; it does not change the result).")
+
+
+def _launched_note(run: dict) -> str:
+    if not run.get("launched_by"):
+        return ""
+    return (f"\n- This file's run was started by {run['launched_by']}. Like the command above, that "
+            "calls `train()` with the settings below.")
+
+
+def _first_steps_note(run: dict) -> str:
+    if run["device"] == "cpu":
+        return "The run itself was on the CPU, so these are also its own first losses."
+    return (f"The run itself was on {run['device']} in {run['precision']}: there dropout masks come from "
+            "the GPU's random generator and sums are rounded differently, so its own first losses "
+            "(history.json) differ slightly and only a GPU can re-compute them.")
 
 
 def _fmt_seconds(s: float) -> str:
@@ -58,8 +89,9 @@ def evaluate_shipped(folder: str | Path) -> dict:
                         "split": "dev, minus sentences also in the train text"}}
 
 
-def render_card(config: dict, history: dict, result: dict, size_bytes: int) -> str:
-    """MODEL_CARD.md's text from the checkpoint's config.json, history.json and heldout.json."""
+def render_card(config: dict, history: dict, result: dict, first: dict, size_bytes: int) -> str:
+    """MODEL_CARD.md's text from the checkpoint's config.json, history.json, heldout.json and
+    first_steps_cpu.json."""
     enc, pre, run = config["encoder"], config["pretrain"], history["run"]
     final, base = result["model"], result["baseline"]
     n_params = EncoderForMaskedLM(EncoderConfig(**enc)).num_parameters
@@ -89,7 +121,7 @@ The baseline predicts every masked token from the training text's token frequenc
 (add-one smoothed), ignoring the context; its accuracy is that of always guessing the
 most frequent token.
 
-Held-out loss during the run (the run's own evaluations in fp32; the table above scores
+Held-out loss during the run (the run's own evaluations, in {run['precision']}; the table above scores
 the shipped file on the held-out set as the library now defines it, which the tests
 re-check):
 
@@ -99,7 +131,7 @@ re-check):
 
 ## How it was made
 
-- Command: `{COMMAND}`
+- Command: `{COMMAND}`{_launched_note(run)}
 - Data: the definitions and example sentences of the WordNet 3.0 *train* synsets
   (`encoder_lib.data.splits.pretraining_sentences("train")`), masked 15 % with BERT's
   80/10/10 rule, new masks every step.
@@ -109,6 +141,9 @@ re-check):
   {run['device']}, {run['precision']}, torch {run['torch']}. {_load_note(run)}
 - Time: {_fmt_seconds(run["seconds"])} for the pre-training run ({pre['max_steps']} steps of
   {pre['batch_size']} sentences, held-out evaluations and checkpoints included).
+- Reproduction check: `{FIRST_STEPS}` holds the run's first {len(first['steps'])} training losses re-run
+  on the CPU in fp32 ({', '.join(f"{r['loss']:.4f}" for r in first['steps'])}), which
+  `tests/test_course_checkpoint.py` re-computes. {_first_steps_note(run)}
 
 ## Model
 
@@ -132,7 +167,10 @@ definitions. Its guesses are far from a real BERT's; sentences longer than
 """
 
 
-def ship(run_dir: str | Path, dest: str | Path) -> Path:
+def ship(run_dir: str | Path, dest: str | Path, launched_by: str | None = None) -> Path:
+    """Copy ``run_dir/final`` into ``dest`` and write the held-out score, the CPU re-run of
+    the first steps and the model card. ``launched_by`` says what started the run when it
+    was not the preset's command (recorded in the shipped history.json's ``run``)."""
     run_dir, dest = Path(run_dir), Path(dest)
     final = run_dir / "final"
     missing = [f for f in FILES if not (final / f).is_file()]
@@ -141,8 +179,16 @@ def ship(run_dir: str | Path, dest: str | Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in FILES:
         shutil.copyfile(final / f, dest / f)
+    if launched_by:
+        history = json.loads((dest / "history.json").read_text(encoding="utf-8"))
+        history["run"]["launched_by"] = launched_by
+        (dest / "history.json").write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
     shutil.copyfile(WordPieceTokenizer.from_pretrained().vocab_file, dest / "vocab.txt")
     (dest / RESULT).write_text(json.dumps(evaluate_shipped(dest), indent=1) + "\n", encoding="utf-8")
+    pre = json.loads((dest / "config.json").read_text(encoding="utf-8"))["pretrain"]
+    with tempfile.TemporaryDirectory() as work:
+        first = {"device": "cpu", "precision": "fp32", "steps": first_steps_on_cpu(pre, work)}
+    (dest / FIRST_STEPS).write_text(json.dumps(first, indent=1) + "\n", encoding="utf-8")
     (dest / "MODEL_CARD.md").write_text(card_for(dest), encoding="utf-8")
     return dest
 
@@ -152,15 +198,18 @@ def card_for(folder: str | Path) -> str:
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
     result = json.loads((folder / RESULT).read_text(encoding="utf-8"))
-    return render_card(config, history, result, (folder / "model.safetensors").stat().st_size)
+    first = json.loads((folder / FIRST_STEPS).read_text(encoding="utf-8"))
+    return render_card(config, history, result, first, (folder / "model.safetensors").stat().st_size)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Copy a finished run into the library with its model card.")
     parser.add_argument("run_dir")
     parser.add_argument("dest")
+    parser.add_argument("--launched-by", metavar="TEXT",
+                        help="what started the run, when it was not the preset's command (shown on the card)")
     args = parser.parse_args(argv)
-    print(f"shipped {ship(args.run_dir, args.dest)}")
+    print(f"shipped {ship(args.run_dir, args.dest, args.launched_by)}")
     return 0
 
 
