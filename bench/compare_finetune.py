@@ -44,6 +44,7 @@ from encoder_lib.data import supersense                                    # noq
 from encoder_lib.device import cpu_name                                    # noqa: E402
 from encoder_lib.finetune import FinetuneConfig, finetune, load_start     # noqa: E402
 from encoder_lib import results as shipped_results                        # noqa: E402
+from encoder_lib.pretrained import course_checkpoint_dir, weights_digest  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_GAIN = 10.0      # accuracy points the fine-tuned course checkpoint should gain over scratch at <= 2,000 items
@@ -162,16 +163,23 @@ def run_all(args) -> dict:
     runs.sort(key=lambda r: (list(STARTS).index(r["start"]), r["size"], r["seed"]))
     return {"commands": ["python bench/compare_finetune.py " + " ".join(sys.argv[1:])], "task": args.task, "num_labels": len(supersense.label_names(args.task)),
             "sizes": args.sizes, "seeds": args.seeds, "dev_items": args.dev_size, "test_items": args.test_size,
-            "course_checkpoint": args.course, "workers": args.workers, "machine": machine(),
+            "course_checkpoint": args.course, "course_weights_sha256": course_digest(args.course),
+            "workers": args.workers, "machine": machine(),
             "total_seconds": round(time.time() - t_start), "starts": STARTS, "common": COMMON, "runs": runs}
+
+
+def course_digest(course: str) -> str:
+    """SHA-256 of the course checkpoint's weights ('course': the shipped one, else a folder)."""
+    return weights_digest(course_checkpoint_dir() if course == "course" else course)
 
 
 def merge(old: dict, new: dict) -> dict:
     """Results of two invocations as one: new runs replace old ones of the same
     (start, size, seed); the machine and timing of each invocation are kept."""
-    for key in ("task", "dev_items", "test_items"):
-        if old[key] != new[key]:
-            raise SystemExit(f"cannot append: {key} differs ({old[key]!r} before, {new[key]!r} now)")
+    for key in ("task", "dev_items", "test_items", "course_weights_sha256"):
+        if old.get(key) != new.get(key):
+            raise SystemExit(f"cannot append: {key} differs ({old.get(key)!r} before, {new.get(key)!r} now); "
+                             "run every starting point again without --append")
     done = {(r["start"], r["size"], r["seed"]) for r in new["runs"]}
     runs = [r for r in old["runs"] if (r["start"], r["size"], r["seed"]) not in done] + new["runs"]
     runs.sort(key=lambda r: (list(STARTS).index(r["start"]), r["size"], r["seed"]))
@@ -195,6 +203,11 @@ def summarise(results: dict) -> dict:
             table[start, size] = {"acc": statistics.mean(acc), "acc_sd": statistics.pstdev(acc),
                                   "f1": statistics.mean(f1), "f1_sd": statistics.pstdev(f1), "n": len(rows)}
     return table
+
+
+def _digest_note(results: dict) -> str:
+    digest = results.get("course_weights_sha256")
+    return f" (model.safetensors SHA-256 {digest[:16]}...)" if digest else ""
 
 
 def render_markdown(results: dict) -> str:
@@ -241,13 +254,13 @@ def render_markdown(results: dict) -> str:
                   f"{results.get('workers', 1)} worker processes with one thread each; load average at start "
                   + ", ".join(f"{x['load_average_at_start']:.1f}" for x in machines)
                   + f" (the machine was shared); wall time {results['total_seconds'] / 60:.1f} min. "
-                  f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
+                  f"Course checkpoint: `{results['course_checkpoint']}`{_digest_note(results)}.", ""]
     else:                # appended invocations on different machines: say which ran what
         lines += ["", "Machines, by invocation (a row comes from the last invocation that ran its starting "
                   "point; each worker process has one thread):", ""]
         lines += [f"- `{cmd}`: {describe(x)}" for cmd, x in zip(results.get("commands", []), machines)]
         lines += ["", f"Wall time {results['total_seconds'] / 60:.1f} min in all. "
-                  f"Course checkpoint: `{results['course_checkpoint']}`.", ""]
+                  f"Course checkpoint: `{results['course_checkpoint']}`{_digest_note(results)}.", ""]
     return "\n".join(lines)
 
 

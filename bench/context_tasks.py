@@ -37,6 +37,7 @@ import torch  # noqa: E402
 from encoder_lib import context_tasks as ct  # noqa: E402
 from encoder_lib.data import wic  # noqa: E402
 from encoder_lib.device import describe_device, get_device  # noqa: E402
+from encoder_lib.pretrained import course_checkpoint_dir, weights_digest  # noqa: E402
 
 
 def machine() -> str:
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     chance = ct.chance_levels(data)
     sizes = wic.sizes()
     config = ct.WicConfig(train_pairs=args.train_pairs, epochs=args.epochs, seed=args.seed)
-    report = {"machine": machine(), "wic_sizes": sizes, "chance": chance,
+    report = {"machine": machine(), "course_weights_sha256": weights_digest(course_checkpoint_dir()),
+              "wic_sizes": sizes, "chance": chance,
               "probe": {"train_pairs": len(data.train_pairs), "test_pairs": len(data.test_pairs),
                         "train_sentences": len(data.train_sentences),
                         "test_sentences": len(data.test_sentences)},
