@@ -54,7 +54,8 @@ NAME = "finetune_compare"
 # the fine-tuned course checkpoint have the same architecture and the same budget, and
 # each run picks its encoder learning rate from the same grid (``lr_grid``) by dev
 # accuracy. The grid and the other learning rates come from a first grid at 500 labelled
-# items, seed 0 (dev accuracy; the 10,000-step checkpoint): from scratch 3e-4 / 1e-3 /
+# items, seed 0 (dev accuracy; the course checkpoint shipped before the current one, 10,000
+# steps of 128 sentences; kept for the current one): from scratch 3e-4 / 1e-3 /
 # 2e-3 -> 0.363 / 0.387 / 0.377; course checkpoint (encoder; head 1e-3) 1e-4 / 3e-4 /
 # 1e-3 -> 0.520 / 0.543 / 0.520; linear probe (head) 2e-3 / 5e-3 / 2e-2 -> 0.423 / 0.430
 # / 0.447. ``steps`` is the optimiser steps a run aims for at each size, in whole epochs
@@ -301,6 +302,7 @@ def plot(results: dict, out: Path) -> list[Path]:
         sd = [table[start, n]["acc_sd"] for n in ns]
         ax.errorbar(ns, ys, yerr=sd, marker="o", capsize=3, label=start)
     ax.set_xscale("log")
+    ax.minorticks_off()                                      # only the measured sizes are labelled
     ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.set_xlabel("labelled training definitions (log scale)")
     ax.set_ylabel("test accuracy (%)")

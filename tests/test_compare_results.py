@@ -56,8 +56,9 @@ def test_every_reported_point_has_three_seeds_and_names_the_machine(compare, res
 def test_the_committed_comparison_is_complete_and_shows_what_the_course_claims(compare, results):
     """All four starting points at three sizes (a learning curve down to 500 items), and the
     claims notebook 05 and the README make from it: the fine-tuned course checkpoint is
-    ahead of the same architecture from scratch at every size and far ahead where labels
-    are scarcest, and the real pre-trained encoder does best everywhere."""
+    ahead of the same architecture from scratch at every size and at least TARGET_GAIN
+    points ahead where labels are scarce (2,000 items or fewer), and the real pre-trained
+    encoder does best everywhere."""
     table = compare.summarise(results)
     sizes = results["sizes"]
     assert len(sizes) >= 3 and min(sizes) <= 500, f"a learning curve needs 3 sizes from 500 up, got {sizes}"
@@ -69,8 +70,21 @@ def test_the_committed_comparison_is_complete_and_shows_what_the_course_claims(c
         assert table[course, size]["acc"] > table[scratch, size]["acc"], f"the course checkpoint is behind at {size}"
         others = [table[s, size]["acc"] for s in compare.STARTS if s != minilm]
         assert table[minilm, size]["acc"] > max(others), f"MiniLM is not best at {size}"
-    smallest = min(sizes)
-    assert table[course, smallest]["acc"] - table[scratch, smallest]["acc"] >= compare.TARGET_GAIN
+    for size in sizes:
+        if size <= 2000:                                   # where labels are scarce: the course's target
+            gain = table[course, size]["acc"] - table[scratch, size]["acc"]
+            assert gain >= compare.TARGET_GAIN, (
+                f"the course checkpoint gains {gain:+.1f} points over scratch at {size} items, "
+                f"below the {compare.TARGET_GAIN:g}-point target")
+
+
+def test_the_committed_comparison_used_the_shipped_course_checkpoint(results):
+    """A new checkpoint makes the committed numbers stale: they must be measured again."""
+    from encoder_lib.pretrained import course_checkpoint_dir, weights_digest
+    assert results["course_checkpoint"] == "course"
+    assert results.get("course_weights_sha256") == weights_digest(course_checkpoint_dir()), (
+        "bench/results/finetune_compare.json was measured with other course-checkpoint weights than "
+        "the ones shipped in encoder_lib/checkpoints/course: run make compare")
 
 
 def test_markdown_summary_matches_a_hand_computed_mean(compare):
