@@ -178,11 +178,12 @@ def ship(run_dir: str | Path, dest: str | Path, launched_by: str | None = None) 
         raise FileNotFoundError(f"{final} lacks {', '.join(missing)}: did the run finish?")
     dest.mkdir(parents=True, exist_ok=True)
     for f in FILES:
-        shutil.copyfile(final / f, dest / f)
-    if launched_by:
-        history = json.loads((dest / "history.json").read_text(encoding="utf-8"))
-        history["run"]["launched_by"] = launched_by
-        (dest / "history.json").write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
+        if f == "history.json" and launched_by:            # the run's history, noting what started it
+            history = json.loads((final / f).read_text(encoding="utf-8"))
+            history["run"]["launched_by"] = launched_by
+            (dest / f).write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
+        else:
+            shutil.copyfile(final / f, dest / f)
     shutil.copyfile(WordPieceTokenizer.from_pretrained().vocab_file, dest / "vocab.txt")
     (dest / RESULT).write_text(json.dumps(evaluate_shipped(dest), indent=1) + "\n", encoding="utf-8")
     pre = json.loads((dest / "config.json").read_text(encoding="utf-8"))["pretrain"]
