@@ -32,12 +32,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_candidate(text: str) -> tuple[str, dict]:
-    """'name:key=value,key=value' -> (name, {key: number})."""
-    name, _, settings = text.partition(":")
+    """'name:key=value,key=value' -> (name, {key: number}), checked against PretrainConfig
+    here, so a typo is an argparse error, not a failed process minutes later."""
+    from encoder_lib.pretrain.config import PRESETS, PretrainConfig
+
+    name, colon, settings = text.partition(":")
+    if not name or not colon:
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME:KEY=VALUE,... (e.g. b512:batch_size=512)")
     values = {}
-    for item in filter(None, settings.split(",")):
-        key, _, value = item.partition("=")
-        values[key.strip()] = float(value) if any(c in value for c in ".e") else int(value)
+    try:
+        for item in filter(None, settings.split(",")):
+            key, _, value = item.partition("=")
+            values[key.strip()] = float(value) if any(c in value for c in ".e") else int(value)
+        PretrainConfig.from_dict({**PRESETS["course"], **values})
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"candidate {name!r}: {err}") from None
     return name, values
 
 
@@ -122,7 +131,8 @@ def finetune_check(name: str, out: Path, sizes: list[int], seeds: list[int], wor
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--candidate", action="append", required=True, metavar="NAME:KEY=VALUE,...",
+    parser.add_argument("--candidate", action="append", required=True, type=parse_candidate,
+                        metavar="NAME:KEY=VALUE,...",
                         help="settings that differ from the course preset, e.g. b512:batch_size=512,lr=1.5e-3")
     parser.add_argument("--budget", type=float, required=True, help="seconds from now until pre-training ends")
     parser.add_argument("--out", type=Path, default=Path("runs/candidates"))
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=6)
     args = parser.parse_args(argv)
     deadline = time.time() + args.budget
-    candidates = [parse_candidate(c) for c in args.candidate]
+    candidates = args.candidate
     args.out.mkdir(parents=True, exist_ok=True)
     for ready in args.out.glob(".ready_*"):
         ready.unlink()

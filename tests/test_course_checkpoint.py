@@ -74,3 +74,12 @@ def test_rerunning_the_command_on_the_cpu_reproduces_the_recorded_first_losses(t
         assert ours["loss"] == pytest.approx(theirs["loss"], abs=2e-3), (
             f"step {ours['step']}: re-run loss {ours['loss']} vs recorded {theirs['loss']}")
 
+
+
+def test_shipping_an_unfinished_run_says_so_and_writes_nothing(tmp_path, capsys):
+    from encoder_lib.pretrain.ship import main
+    (tmp_path / "run" / "step_000100").mkdir(parents=True)          # checkpoints, but no final/
+    assert main([str(tmp_path / "run"), str(tmp_path / "dest")]) == 2
+    err = capsys.readouterr().err
+    assert "lacks model.safetensors" in err and "did the run finish?" in err and "Traceback" not in err
+    assert not (tmp_path / "dest").exists()

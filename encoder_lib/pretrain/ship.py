@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -210,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launched-by", metavar="TEXT",
                         help="what started the run, when it was not the preset's command (shown on the card)")
     args = parser.parse_args(argv)
-    print(f"shipped {ship(args.run_dir, args.dest, args.launched_by)}")
+    try:
+        print(f"shipped {ship(args.run_dir, args.dest, args.launched_by)}")
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
