@@ -128,9 +128,12 @@ def cores() -> int:
 
 def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]) -> list[dict]:
     """Repair every notebook, write the copies the workers grade, describe each job."""
+    from dataclasses import asdict
+
     import nbformat
 
     from .intake.repair import repair
+    from .intake.scan import scan_notebook
 
     layout = master.layout
     jobs = []
@@ -143,9 +146,10 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             sub_dir = state / "submitted" / student / part
             shutil.rmtree(sub_dir, ignore_errors=True)
             sub_dir.mkdir(parents=True)
-            notes, unreadable, ok = {}, [], []
+            notes, unreadable, ok, review = {}, [], [], {}
             for nb, cand in sorted(cands.items()):
-                fixed, found = repair(cand.raw, master.release_notebook(part, nb))
+                release = master.release_notebook(part, nb)
+                fixed, found = repair(cand.raw, release)
                 notes[nb] = [{"kind": f.kind, "detail": f.detail, "fatal": f.fatal,
                               "grade_ids": list(f.grade_ids)} for f in found]
                 if fixed is None:
@@ -153,6 +157,8 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
                     continue
                 nbformat.write(fixed, sub_dir / f"{nb}.ipynb")
                 ok.append(nb)
+                # code only cheating needs, read here in the grader, never run (report: NEEDS REVIEW)
+                review[nb] = [asdict(f) for f in scan_notebook(fixed, release)]
             files = {nb: {"origin": c.origin, "sha256": c.sha256} for nb, c in sorted(cands.items())}
             fingerprint = hashlib.sha256(json.dumps(
                 [GRADER_VERSION, master.hash, args.timeout, args.notebook_timeout, args.memory_mb,
@@ -160,7 +166,8 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             key = f"{student}/{part}"
             jobs.append({
                 "key": key, "student": student, "assignment": part, "notebooks": ok,
-                "expected": expected, "unreadable": unreadable, "repair": notes, "files": files,
+                "expected": expected, "unreadable": unreadable, "repair": notes, "needs_review": review,
+                "files": files,
                 "submitted_dir": str(sub_dir), "release_dir": str(master.release_dir(part)),
                 "fingerprint": fingerprint,
                 "result_path": str(state / "results" / student / f"{part}.json"),

@@ -2,10 +2,12 @@
 
 1. what ran: submissions, students, workers, time, and which protections were on or off;
 2. the class table: every student's score per notebook, total and percentage;
-3. every problem, per student and notebook, in plain words with what it cost;
-4. late submissions and their penalties, when there are due dates (:mod:`autograder.reporting.late`);
-5. what is left to do by hand (written answers, flagged submissions, an untouched release
-   handed in) and where the files are. ``report.html`` (:mod:`autograder.reporting.report_html`)
+3. what needs review: code that only cheating needs, found by reading the submissions
+   (:mod:`autograder.intake.scan`), per student, notebook, cell and line; it costs nothing by itself;
+4. every problem, per student and notebook, in plain words with what it cost;
+5. late submissions and their penalties, when there are due dates (:mod:`autograder.reporting.late`);
+6. what is left to do by hand (written answers, flagged submissions and those that need review,
+   an untouched release handed in) and where the files are. ``report.html`` (:mod:`autograder.reporting.report_html`)
    shows the class analytics.
 """
 from __future__ import annotations
@@ -73,6 +75,21 @@ def problem_lines(problems: list[Problem]) -> list[str]:
     return lines
 
 
+def review_lines(review: list[Problem]) -> list[str]:
+    """The NEEDS REVIEW section's lines: one per finding, then what each construct means."""
+    if not review:
+        return ["  nothing found"]
+    lines, meaning = [], {}
+    for p in sorted(review, key=lambda p: (p.student or "", p.notebook or "", p.finding["cell"], p.finding["line"])):
+        f = p.finding
+        lines.append(f"  {p.student} / {p.notebook}, {f['where']}, line {f['line']}: "
+                     f"{f['construct']}: {f['snippet']}")
+        meaning.setdefault(f["construct"], f["detail"])
+    lines.append("  what each means:")
+    lines += [f"    {c}: {d}" for c, d in sorted(meaning.items())]
+    return lines
+
+
 def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, header: dict,
           protections: list, files: dict[str, str], late_lines: list[str] | None = None) -> str:
     out = ["AUTOGRADER REPORT", "=" * 17, ""]
@@ -85,6 +102,12 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
         out.append("  Some protections are OFF: student code ran with less confinement (see above).")
     out += ["", "CLASS TABLE (points per notebook)", ""]
     out += class_table(rows, notebooks) if rows else ["(no submissions graded)"]
+    review = [p for p in problems if p.kind == "needs_review" and p.finding]
+    problems = [p for p in problems if not (p.kind == "needs_review" and p.finding)]
+    out += ["", f"NEEDS REVIEW ({len(review)} finding(s) in {len({(p.student, p.notebook) for p in review})} "
+                "notebook(s): code that only cheating needs, found by reading the submissions; costs nothing "
+                "by itself: read the cell)", ""]
+    out += review_lines(review)
     errors = [p for p in problems if p.severity == "error"]
     notes = [p for p in problems if p.severity != "error"]
     out += ["", f"PROBLEMS ({len(errors)} that cost points or need a look, {len(notes)} handled notes)",
@@ -102,6 +125,12 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
                       if p.kind in ("grader_error", "tampering", "manual_review")})
     for s, nb in flagged:
         out.append(f"  look at {s} / {nb} (flagged above)")
+    to_read: dict = {}
+    for p in review:
+        to_read[(p.student, p.notebook)] = to_read.get((p.student, p.notebook), 0) + 1
+    for (s, nb), n in sorted(to_read.items()):
+        out.append(f"  read {s} / {nb}: needs review ({n} finding(s), NEEDS REVIEW above)")
+        flagged.append((s, nb))
     for p in sorted((p for p in errors if p.kind == "untouched_release"), key=lambda p: (p.student, p.notebook)):
         out.append(f"  {p.student} / {p.notebook}: the release handed in untouched (the wrong file?)")
         flagged.append((p.student, p.notebook))

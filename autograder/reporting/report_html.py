@@ -1,6 +1,7 @@
 """Class analytics as one self-contained page: ``OUT/report.html``, beside ``report.txt``.
 
-Sections: flags (untouched releases handed in, answers pending by hand, late work), score
+Sections: what needs review (code that only cheating needs, found by reading the submissions:
+:mod:`autograder.intake.scan`), flags (untouched releases handed in, answers pending by hand, late work), score
 distributions per part and per notebook, per-question statistics
 (:mod:`autograder.reporting.analytics`), the answers chosen in every quiz with the most common
 wrong one (:mod:`autograder.reporting.quiz_answers`), every problem with its true cost, and the
@@ -25,6 +26,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
 .flag{background:#fff4e5;border-left:4px solid #e8a33d;padding:.4rem .8rem;margin:.3rem 0}
+.review{background:#fdecea;border-left:4px solid #c0392b;padding:.4rem .8rem;margin:.3rem 0}
 .low{background:#fde8e8} .muted{color:#777} figure{display:inline-block;margin:.4rem}
 figcaption{font-size:.85rem;color:#555;text-align:center} img{max-width:100%}
 """
@@ -105,6 +107,9 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
             "<title>Class analytics</title>", f"<style>{STYLE}</style></head><body>",
             "<h1>Class analytics</h1>",
             "<p class=muted>" + " · ".join(f"{escape(k)}: {escape(str(v))}" for k, v in header.items()) + "</p>"]
+    review = [p for p in problems if p.kind == "needs_review" and p.finding]
+    problems = [p for p in problems if not (p.kind == "needs_review" and p.finding)]
+    html.append(review_box(review))
 
     # ------------------------------------------------------------------ flags
     html.append('<section id="flags"><h2>Flags</h2>')
@@ -225,6 +230,29 @@ def build(rows: list[Row], problems: list[Problem], *, parts: list[str], noteboo
         html.append(f"<p class=muted>Due: {due or 'none'}; policy from {escape(str(deadlines.path))}.</p>")
     html.append("</section></body></html>")
     return "\n".join(html) + "\n"
+
+
+def review_box(review: list[Problem]) -> str:
+    """The "Needs review" box: every finding of the scan with its cell, line and code."""
+    out = ['<section id="needs-review"><h2>Needs review</h2>']
+    if not review:
+        out.append("<p>Nothing found: no submission has code that only cheating needs.</p></section>")
+        return "\n".join(out)
+    notebooks = {(p.student, p.notebook) for p in review}
+    out.append(f'<div class="review"><p>{len(review)} finding(s) in {len(notebooks)} notebook(s): code that only '
+               "cheating needs, found by reading the submissions (never run). A finding costs nothing by "
+               "itself: read the cell, then decide.</p>")
+    rows, meaning = [], {}
+    for p in sorted(review, key=lambda p: (p.student or "", p.notebook or "", p.finding["cell"], p.finding["line"])):
+        f = p.finding
+        meaning.setdefault(f["construct"], f["detail"])
+        rows.append([f"<b>{escape(p.student or '–')}</b>", escape(p.notebook or "–"), escape(f["where"]),
+                     str(f["line"]), f'<span title="{escape(f["detail"])}">{escape(f["construct"])}</span>',
+                     f"<code>{escape(f['snippet'])}</code>"])
+    out.append(_table(["student", "notebook", "cell", "line", "construct", "code"], rows, {3}))
+    out.append("<dl>" + "".join(f"<dt>{escape(c)}</dt><dd>{escape(d)}</dd>" for c, d in sorted(meaning.items()))
+               + "</dl></div></section>")
+    return "\n".join(out)
 
 
 def quiz_choices(jobs: list[dict], solutions: Path) -> list:

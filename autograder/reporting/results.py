@@ -3,8 +3,8 @@
 A *row* is one student x question: its score, maximum and a one-word status. A
 *problem* is anything about a submission that is not simply a right or wrong answer
 (an unreadable file, a crash, a timeout, tampering, a repaired notebook, a missing
-notebook ...), said in plain words with what it cost: the points lost on the questions
-it affected.
+notebook, code the intake scan flags for review ...), said in plain words with what it
+cost: the points lost on the questions it affected.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ SEVERITY = {
     "answer_error": "error", "unsafe_zip_entry": "error", "no_student": "error",
     "unknown_notebook": "error", "file_too_large": "error", "zip_too_large": "error",
     "deleted_cells": "error", "manual_review": "error", "cell_type_changed": "error",
-    "kernel_start_failed": "error",
+    "kernel_start_failed": "error", "needs_review": "error",
     "stray_processes": "error", "broken_cell": "error", "untouched_release": "error",
     "output_truncated": "note", "stderr_in_test": "note", "renamed": "note", "ignored_file": "note",
     "duplicate_file": "note", "not_utf8": "note", "nbformat3": "note", "format_version": "note",
@@ -73,6 +73,7 @@ class Problem:
     what: str
     cost: float | None = 0.0   # points lost on the affected questions; None: unknown
     questions: tuple = ()
+    finding: dict | None = None   # needs_review: the scan's finding (autograder.intake.scan.Finding as a dict)
 
     @property
     def severity(self) -> str:
@@ -122,6 +123,7 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
             if not note.get("fatal"):
                 problems.append(Problem(student, name, note["kind"], note["detail"], 0.0,
                                         tuple(note.get("grade_ids", ()))))
+        problems += [review_problem(student, name, f) for f in job.get("needs_review", {}).get(name, [])]
         if unreadable:
             detail = "; ".join(n["detail"] for n in job["repair"].get(name, []) if n.get("fatal"))
             problems.append(Problem(student, name, "unreadable", f"{detail}; all questions score 0", total,
@@ -167,6 +169,14 @@ def job_rows(job: dict, result: dict | None, layout: dict) -> tuple[list[Row], l
         problems += _knock_on(job, name, lost, at_cell)
         problems += _untouched(job, name, sum(lost.values()))
     return rows, problems
+
+
+def review_problem(student: str, notebook: str, finding: dict) -> Problem:
+    """A finding of the scan (:mod:`autograder.intake.scan`) as a problem: needs a look, costs nothing."""
+    where = f"cell {finding['grade_id']!r}" if finding.get("grade_id") else f"cell {finding['cell'] + 1}"
+    return Problem(student, notebook, "needs_review",
+                   f"{where}, line {finding['line']}: {finding['construct']} ({finding['snippet']})",
+                   0.0, (), finding={**finding, "where": where})
 
 
 def _knock_on(job: dict, name: str, lost: dict[str, float], at_cell: dict[int, "Problem"]) -> list["Problem"]:
