@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ from pathlib import Path
 from .course.course import GRADING_DIR, REPO_ROOT, SOLUTIONS_DIR
 from .course.nbgrader_config import CELL_TIMEOUT_S
 
-GRADER_VERSION = "2"   # 2: course and test cells run through the kernel guard
+GRADER_VERSION = "3"   # 3: every test judged in the grader against the reference run
 DEFAULT_SUBMISSIONS = REPO_ROOT / "autograder" / "demo_cohort"
 
 
@@ -67,9 +68,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--no-isolation", action="store_true",
                    help="run kernels without the sandbox (only for debugging the grader)")
-    p.add_argument("--no-kernel-guard", action="store_true",
-                   help="run course and test cells without the kernel's guard (only to measure what it "
-                        "costs: tampering is then neither undone nor detected)")
     p.add_argument("--deadlines", type=Path, default=None,
                    help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists; "
                         "see autograder/GRADING.md)")
@@ -160,9 +158,11 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
                 # code only cheating needs, read here in the grader, never run (report: NEEDS REVIEW)
                 review[nb] = [asdict(f) for f in scan_notebook(fixed, release)]
             files = {nb: {"origin": c.origin, "sha256": c.sha256} for nb, c in sorted(cands.items())}
+            # by content: the same bytes under another file or export name are up to date
+            contents = {nb: f["sha256"] for nb, f in files.items()}
             fingerprint = hashlib.sha256(json.dumps(
                 [GRADER_VERSION, master.hash, args.timeout, args.notebook_timeout, args.memory_mb,
-                 args.no_isolation, args.no_kernel_guard, files], sort_keys=True).encode()).hexdigest()[:20]
+                 args.no_isolation, contents], sort_keys=True).encode()).hexdigest()[:20]
             key = f"{student}/{part}"
             jobs.append({
                 "key": key, "student": student, "assignment": part, "notebooks": ok,
@@ -231,7 +231,8 @@ def grade(args: argparse.Namespace) -> int:
     from .reporting.report import build
     from .reporting.report_html import write_analytics
     from .reporting.results import job_rows
-    from .sandbox.sandbox import Limits, Protection, SandboxPlan
+    from .sandbox.reference import ReferenceError, reference_jobs, reference_root, store_reference
+    from .sandbox.sandbox import Limits, SandboxPlan
     from .intake.unreadable import write_unreadable_feedback
 
     t0 = time.monotonic()
@@ -284,7 +285,7 @@ def grade(args: argparse.Namespace) -> int:
                               secrets=[s for s in secrets if Path(s).exists()])
     ctx = {"plan": plan.to_json(), "master": str(master.root), "workdir": str(state / "work"),
            "cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
-           "threads": max(1, cores() // workers), "guard": not args.no_kernel_guard}
+           "threads": max(1, cores() // workers), "reference": str(reference_root(master.root))}
     n_notebooks = sum(len(j["notebooks"]) for j in todo)
     t_grade = time.monotonic()
     bar = None
@@ -299,6 +300,17 @@ def grade(args: argparse.Namespace) -> int:
             bar.set_postfix_str(job["key"][:30])
 
     job_limit = args.notebook_timeout * max([len(master.notebooks(a)) for a in parts] or [1]) + 600
+    ref_jobs = reference_jobs(master, parts, args.solutions, state) if todo else []
+    if ref_jobs:
+        print(f"reference run: grading the instructor's solution of {', '.join(j['assignment'] for j in ref_jobs)} "
+              "once for this version of the course", file=sys.stderr)
+        run_jobs(ref_jobs, ctx, min(workers, len(ref_jobs)), state, job_limit)
+        try:
+            for j in ref_jobs:
+                store_reference(master, j)
+        except ReferenceError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     run_jobs(sorted(todo, key=lambda j: -len(j["notebooks"])), ctx, workers, state, job_limit, done)
     if bar is not None:
         bar.close()
@@ -336,14 +348,11 @@ def grade(args: argparse.Namespace) -> int:
     files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
              "feedback": str(out / "feedback"), "autograded": str(out / "autograded"),
              "gradebook": str(out / "gradebook.db"), "logs": str(state / "logs")}
-    guard = Protection("kernel guard", not args.no_kernel_guard,
-                       "course and test cells run sealed, as written; tampering undone or detected"
-                       if not args.no_kernel_guard else "switched off by --no-kernel-guard")
     files["report.html"] = str(out / "report.html")
     files["questions"] = str(out / "questions.csv")
     if late is not None:
         files["late"] = str(out / "late.csv")
-    text = build(rows, problems, notebooks, header=header, protections=[*plan.protections, guard],
+    text = build(rows, problems, notebooks, header=header, protections=plan.protections,
                  files=files, late_lines=late_lines)
     (out / "report.txt").write_text(text, encoding="utf-8")
     write_analytics(out, rows, problems, parts, notebooks, jobs, args.solutions, late, deadlines,
@@ -370,7 +379,20 @@ def save_run(state: Path, master, parts: list[str], jobs: list[dict], plan, inta
 
 
 def main(argv: list[str] | None = None) -> int:
-    return grade(parse_args(argv))
+    args = parse_args(argv)
+
+    def terminate(signum, frame):                  # SIGTERM stops like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return grade(args)
+    except KeyboardInterrupt:
+        print("\nstopped: no worker or kernel is left running; what was graded is kept. Run the same "
+              "command again to grade the rest.", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

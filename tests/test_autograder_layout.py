@@ -21,9 +21,9 @@ PACKAGE = REPO / "autograder"
 STAGES = ("course", "intake", "sandbox", "reporting")
 #: Modules on top of the stages: they drive them and may import any of them.
 TOP_LEVEL = {"__init__", "grade", "master"}
-#: Scripts run by path inside the kernel's sandbox (kernel_boot.py and kernel_sentinel.py
+#: Scripts run by path inside the kernel's sandbox (kernel_boot.py and kernel_probe.py
 #: are mounted alone into /opt/autograder): they may import nothing of the package.
-STANDALONE = {"sandbox/kernel_boot.py", "sandbox/kernel_sentinel.py", "sandbox/sandbox_launch.py",
+STANDALONE = {"sandbox/kernel_boot.py", "sandbox/kernel_probe.py", "sandbox/sandbox_launch.py",
               "sandbox/sandbox_reach.py"}
 DOTTED = re.compile(r"\bautograder((?:\.\w+)+)")
 

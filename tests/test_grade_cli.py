@@ -90,6 +90,14 @@ def test_a_rerun_skips_graded_work_and_redo_grades_again(graded):
     report = (out / "report.txt").read_text()
     assert "0 notebook(s) in 0 job(s); 2 job(s) up to date" in report
     assert (out / "grades.csv").read_text() == csv_before
+    # the same bytes under other names (a new export, browser renamings) are up to date too
+    renamed = root / "renamed"
+    for student, name in (("ada", f"Copy of {NB}.ipynb"), ("ben", f"{NB} (1).ipynb")):
+        (renamed / student).mkdir(parents=True)
+        (renamed / student / name).write_bytes((subs / student / f"{NB}.ipynb").read_bytes())
+    moved = grade(renamed, out, "--quiet")
+    assert moved.returncode == 0, moved.stderr[-3000:]
+    assert "0 notebook(s) in 0 job(s); 2 job(s) up to date" in (out / "report.txt").read_text()
     shard = grade(subs, out, "--quiet", "--shard", "2/2")
     assert shard.returncode == 0
     with open(out / "grades.csv", newline="") as f:
@@ -117,3 +125,54 @@ def test_shards_graded_apart_combine_into_the_whole_class(graded):
     assert read(combined / "grades.csv") == read(out / "grades.csv")
     assert (combined / "feedback" / "ada" / PART / f"{NB}.html").is_file()
     assert "CLASS TABLE" in (combined / "report.txt").read_text()
+
+
+def _grading_processes(marker: str) -> list[str]:
+    """Command lines of live processes that belong to a grading run whose paths hold ``marker``
+    (workers) or that run a grading kernel."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and (marker in cmd or "kernel_boot.py" in cmd):
+            out.append(cmd)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_stopping_a_run_says_how_to_resume_and_leaves_no_process(tmp_path, how):
+    import signal
+    import time
+
+    nb = submission(PART, NB)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "quiz_2")
+    cell.source = "while True:\n    pass"             # keeps its kernel busy until stopped
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    (tmp_path / "subs" / "ada" / f"{NB}.ipynb").write_bytes(to_bytes(nb))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(tmp_path / "subs"), "--out",
+                             str(tmp_path / "out"), "--no-progress", "--quiet", "--timeout", "600"],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    marker = str(tmp_path / "out")
+    deadline = time.monotonic() + 600
+    while not any("kernel_boot.py" in c for c in _grading_processes(marker)) or \
+            not (tmp_path / "out" / ".state" / "workers").is_dir():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.5)
+    time.sleep(3)                                         # well inside the busy cell
+    proc.send_signal(getattr(signal, how))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "run the same command again" in err.lower().replace("\n", " ")
+    for _ in range(20):
+        left = [c for c in _grading_processes(marker)]
+        if not left:
+            break
+        time.sleep(0.5)
+    assert not left, left

@@ -146,7 +146,7 @@ def build_cases(out: Path) -> dict[str, Case]:
         "C.check_close = lambda *a, **k: None\n"
         "check_close = lambda *a, **k: None\n"
         "builtins.print = lambda *a, **k: None\n")
-    cases["monkeypatch"] = Case({f1: to_bytes(nb)}, {"test_embed"}, "put back")
+    cases["monkeypatch"] = Case({f1: to_bytes(nb)}, {"test_embed"}, "patches_module")
     nb = perfect()
     cell(nb, "ex_embed").source += (
         "\nimport sys as _sys, logging as _logging\n_embed = embed\n"
@@ -165,7 +165,8 @@ def build_cases(out: Path) -> dict[str, Case]:
 
 # ---- tampering with the kernel's execution path (issue 13). Each student answers quiz 2
 # wrongly and bends IPython or the kernel so that later cells that look like tests turn
-# into `pass`: the test must still fail (0 points) and the report must say what was done.
+# into `pass`: the test must still fail (0 points: the verdict needs the reports the
+# grader asked for) and the report must list the student for review.
 LOOKS_LIKE_A_TEST = "any(w in {src} for w in ('check_', 'assert', 'audit'))"
 WRONG = 'QUIZ_2 = "c"'
 SPY_MARK = "SPY SAW:"
@@ -174,27 +175,27 @@ SPY_MARK = "SPY SAW:"
 def tamper_cases() -> dict[str, Case]:
     test = LOOKS_LIKE_A_TEST
     codes = {
-        "tamper_input_cleanup": ("input transformer (input_transformers_cleanup)", f"""
+        "tamper_input_cleanup": ("ipython_shell", f"""
 def blank(lines):
     return ["pass\\n"] if {test.format(src='"".join(lines)')} else lines
 get_ipython().input_transformers_cleanup.append(blank)"""),
-        "tamper_input_post": ("input transformer (input_transformers_post)", f"""
+        "tamper_input_post": ("ipython_shell", f"""
 def blank(lines):
     return ["pass\\n"] if {test.format(src='"".join(lines)')} else lines
 get_ipython().input_transformers_post.append(blank)"""),
-        "tamper_ast": ("AST transformer", f"""
+        "tamper_ast": ("ipython_shell", f"""
 import ast
 class Blank(ast.NodeTransformer):
     def visit_Module(self, node):
         src = ast.unparse(node)
         return ast.fix_missing_locations(ast.parse("pass")) if {test.format(src='src')} else node
 get_ipython().ast_transformers.append(Blank())"""),
-        "tamper_transform_cell": ("shell.transform_cell", f"""
+        "tamper_transform_cell": ("ipython_shell", f"""
 ip = get_ipython()
 def transform_cell(raw_cell, _orig=ip.transform_cell):
     return "pass\\n" if {test.format(src='raw_cell')} else _orig(raw_cell)
 ip.transform_cell = transform_cell"""),
-        "tamper_run_cell": ("InteractiveShell.run_cell_async (class)", f"""
+        "tamper_run_cell": ("patches_module", f"""
 from IPython.core.interactiveshell import InteractiveShell
 _orig_run = InteractiveShell.run_cell_async
 async def run_cell_async(self, raw_cell, *args, **kwargs):
@@ -204,7 +205,7 @@ async def run_cell_async(self, raw_cell, *args, **kwargs):
         kwargs.pop("preprocessing_exc_tuple", None)
     return await _orig_run(self, raw_cell, *args, **kwargs)
 InteractiveShell.run_cell_async = run_cell_async"""),
-        "tamper_execute_handler": ("execute_request handler", f"""
+        "tamper_execute_handler": ("ipython_shell", f"""
 kernel = get_ipython().kernel
 async def execute_request(stream, ident, parent, _orig=kernel.shell_handlers["execute_request"]):
     code = parent["content"].get("code", "")
@@ -212,26 +213,33 @@ async def execute_request(stream, ident, parent, _orig=kernel.shell_handlers["ex
         parent["content"]["code"] = "pass"
     return await _orig(stream, ident, parent)
 kernel.shell_handlers["execute_request"] = execute_request"""),
-        "tamper_do_execute": ("kernel.do_execute", f"""
+        "tamper_do_execute": ("ipython_shell", f"""
 kernel = get_ipython().kernel
 async def do_execute(code, *args, _orig=kernel.do_execute, **kwargs):
     if {test.format(src='code')}:
         code = "pass"
     return await _orig(code, *args, **kwargs)
 kernel.do_execute = do_execute"""),
-        "tamper_replaced_guard": ("never reached the grader's guard", """
+        "tamper_forged_reports": ("grader_internals", """
 import sys, types
-fake = types.ModuleType("__autograder_guard__")
-fake.restore = lambda: []
-fake.receipt = lambda nonce: ("forged", "0" * 64)
-fake.handshake = lambda: "00" * 32
-sys.modules["__autograder_guard__"] = fake
-sys.audit = lambda *args: None"""),
+class Forger:
+    def begin(self, token):
+        self.token = token
+        return self
+    def __getattr__(self, name):          # every check reports "what the reference said"
+        real = sys.modules["__autograder_real_probe__"].begin(self.token)
+        def report(site, *args, **kwargs):
+            kwargs.pop("left", None)
+            return real.compare(site, left=lambda: "a", right=lambda: "a") if name == "compare" else None
+        return report
+sys.modules["__autograder_real_probe__"] = sys.modules["__autograder_probe__"]
+sys.modules["__autograder_probe__"] = Forger()"""),
     }
     cases = {name: Case({f"{NB1}.ipynb": with_quiz(code + "\n" + WRONG, answer=False)}, {QUIZ_TEST}, says)
              for name, (says, code) in codes.items()}
-    # the grader's own entry points replaced: no later test can be verified, all score 0
-    cases["tamper_replaced_guard"].zero |= {"test_layer_norm", "test_embed"}
+    # the probes' reporting replaced by a forger: the tests of notebook 01 after it get no
+    # report they can be judged by (quiz 2's forged answer is the wrong one's)
+    cases["tamper_forged_reports"].zero |= {"test_layer_norm", "test_embed"}
 
     # replaced what the test relies on *while* the test ran (from inside the answer it calls)
     nb = perfect()
@@ -242,7 +250,7 @@ sys.audit = lambda *args: None"""),
         "    globals()['check_close'] = lambda *a, **k: None\n"
         "    torch.allclose = lambda *a, **k: True\n"
         "    return torch.zeros(1)\n")
-    cases["tamper_during_test"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, {"test_embed"}, "while this test ran")
+    cases["tamper_during_test"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, {"test_embed"}, "patches_module")
 
     # a spy with correct answers: prints every cell it sees, by every hook it can find, and
     # once more from a later answer cell; no hidden test may reach the feedback
@@ -286,7 +294,7 @@ for attempt in (lambda: sys.addaudithook(lambda event, args: spy("audit", repr(a
         print("spy refused:", err)
 {ANSWER}"""
     cell(nb, "ex_embed").source += "\nprint('SPY LATER:', SEEN)\n"
-    cases["tamper_printing_spy"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, set(), "input transformer")
+    cases["tamper_printing_spy"] = Case({f"{NB1}.ipynb": to_bytes(nb)}, set(), "ipython_shell")
 
     # correct work with harmless IPython use keeps full marks and is not flagged
     cases["harmless_ipython"] = Case({f"{NB1}.ipynb": with_quiz("""%matplotlib inline
@@ -297,9 +305,9 @@ get_ipython().display_formatter.formatters["text/html"].for_type(
     torch.Tensor, lambda t: f"<b>tensor of shape {tuple(t.shape)}</b>")
 plt.plot([1, 2, 3]); plt.show()""")}, set(), "", clean=True)
 
-    # reading the interpreter's memory: out of scope for in-process checks, flagged for a look
+    # reading the interpreter's memory: nothing a verdict depends on, flagged for a look
     cases["ctypes_memory"] = Case({f"{NB1}.ipynb": with_quiz(
-        "import ctypes\nctypes.string_at(id(ctypes), 16)")}, set(), "ctypes")
+        "import ctypes\nctypes.string_at(id(ctypes), 16)")}, set(), "native_memory")
     return cases
 
 
@@ -379,6 +387,13 @@ def scores(run: Run, student: str, notebook: str = NB1) -> dict[str, float]:
 
 
 def report_block(report: str, student: str) -> str:
+    """The student's lines in PROBLEMS and in NEEDS REVIEW."""
+    review = [line for line in report.split("PROBLEMS", 1)[0].splitlines()
+              if line.strip().startswith(f"{student} / ")]
+    return "\n".join([_problem_block(report, student), *review])
+
+
+def _problem_block(report: str, student: str) -> str:
     lines, inside = [], False
     for line in report.splitlines():
         if line == f"{student}:":
@@ -485,15 +500,14 @@ def hidden_test_lines(notebook: str = NB1) -> list[str]:
 def test_harmless_ipython_use_is_not_flagged(run):
     for student, case in run.cases.items():
         if case.clean:
-            block = report_block(run.report, student)
+            block = _problem_block(run.report, student)
             assert f"! {NB1}" not in block, block
 
 
-def test_tampering_with_the_execution_path_is_named_in_the_report(run):
+def test_tampering_with_the_execution_path_is_listed_for_review(run):
     for student in [s for s in run.cases if s.startswith("tamper_")]:
-        block = report_block(run.report, student)
-        assert "tamper" in block.lower() or "guard" in block.lower(), (student, block)
-    assert "look at tamper_input_cleanup" in run.report
+        assert f"  {student} / {NB1}" in run.report.split("PROBLEMS", 1)[0], student
+    assert f"tamper_input_cleanup / {NB1}: needs review" in run.report
 
 
 def test_no_test_source_reaches_a_students_feedback(run):
@@ -505,10 +519,12 @@ def test_no_test_source_reaches_a_students_feedback(run):
                                as_version=4)
     printed = "\n".join(str(v) for c in autograded.cells for o in c.get("outputs", [])
                         for v in [o.get("text", ""), o.get("evalue", ""), *o.get("data", {}).values()])
-    # the spy ran, saw the grader's messages (test stubs included) and printed all it saw ...
-    assert SPY_MARK in printed and "SPY LATER:" in printed and "autograder.run" in printed
-    # ... and none of it is test source: sealed, not merely scrubbed from the feedback
-    assert not [line for line in hidden if line in printed]
+    # the spy ran and printed every cell it saw, the tests' probes included (the
+    # instructor's copy keeps what fits in a cell's output limit) ...
+    assert SPY_MARK in printed and "SPY LATER:" in printed
+    # ... but what the student's kernel got holds no expected value: not quiz 2's answer
+    # check, not its message
+    assert "not the right answer" not in printed and "QUIZ_2 == 'b'" not in printed
     for student in run.cases:
         path = run.out / "feedback" / student / PART / f"{NB1}.html"
         if not path.is_file():
@@ -516,3 +532,4 @@ def test_no_test_source_reaches_a_students_feedback(run):
         text = html_lib.unescape(path.read_text())
         leaked = [line for line in hidden if line in text]
         assert not leaked, (student, leaked)
+        assert SPY_MARK not in text, student      # what ran while hidden tests were loaded stays out

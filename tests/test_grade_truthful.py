@@ -73,11 +73,12 @@ def test_an_answered_exercise_is_not_reported_unanswered_because_of_an_earlier_o
     assert encode["status"] == "failed" and float(encode["score"]) == 0, encode
 
 
-def test_a_failing_hidden_check_names_the_call_in_the_feedback(graded):
+def test_a_failing_hidden_check_names_the_error_but_not_the_hidden_input(graded):
     out, _ = graded
     graded_nb = nbformat.read(out / "autograded" / "dan" / PART / f"{NB1}.ipynb", as_version=4)
     cell = next(c for c in graded_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_wordpiece")
     errors = [o for o in cell.outputs if o.output_type == "error"]
-    assert errors and "wordpiece(" in errors[0].evalue, errors
+    assert errors and "raised ZeroDivisionError in a hidden check" in errors[0].evalue, errors
+    assert "wordpiece(" not in errors[0].evalue
     page = (out / "feedback" / "dan" / PART / f"{NB1}.html").read_text(encoding="utf-8")
-    assert "raised ZeroDivisionError" in page and "BEGIN HIDDEN TESTS" not in page
+    assert "raised ZeroDivisionError in a hidden check" in page and "BEGIN HIDDEN TESTS" not in page

@@ -1,20 +1,26 @@
-"""What students get back: nbgrader's feedback with the hidden tests taken out.
+"""What students get back: nbgrader's feedback, built from what the student handed in
+and the grader's own messages.
 
 nbgrader 0.9 makes feedback from the autograded notebook, whose test cells hold the
-hidden tests again (autograde restores them from the gradebook). :class:`HideHiddenTests`
-runs in the feedback step and, in every graded cell, replaces each
-``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region with one comment line and
-cuts error tracebacks down to their last line (a traceback quotes the failing source
-line, which may be a hidden test). The message of the failed check stays: that is the
-feedback. Test cells reach the kernel sealed (see cell_seal.py), so student code never
-sees their source; as a second line of defence, any output in the notebook that quotes a
-line of a hidden test (whatever printed it) is replaced by a note.
+hidden tests again (autograde restores them from the gradebook), and whose other cells
+hold what they printed while the notebook was graded, when hidden tests had been in the
+kernel. Two preprocessors of the feedback step take all of that out:
+
+- :class:`HideHiddenTests` replaces each ``### BEGIN HIDDEN TESTS`` ...
+  ``### END HIDDEN TESTS`` region of a test cell's source with one comment line and cuts
+  error tracebacks down to their message. A test cell's outputs are already only the
+  grader's verdict (``autograder/sandbox/judge.py``), never what the kernel printed.
+- :class:`SubmittedOutputs` gives every other code cell the outputs it had in the
+  notebook the student handed in (their own run, before any hidden test existed), plus
+  the grader's note when the cell failed while grading: the error's class, and its
+  message only when no hidden test had run in the kernel yet.
 """
 from __future__ import annotations
 
-import re
-
+import copy
 import json
+import re
+from pathlib import Path
 
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -23,7 +29,6 @@ from traitlets import Unicode
 BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS", re.IGNORECASE)
 END = re.compile(r"^\s*#+\s*END HIDDEN TESTS", re.IGNORECASE)
 PLACEHOLDER = "# (hidden tests: not shown)"
-QUOTED = "[grader: this output quoted hidden test code and was removed]\n"
 MIN_QUOTED = 12   # hidden lines shorter than this (a bracket, `else:`) are too common to match
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -57,29 +62,8 @@ def hidden_lines(source: str) -> list[str]:
     return out
 
 
-def _texts(out) -> list[str]:
-    if "text" in out:
-        return [out["text"] if isinstance(out["text"], str) else "".join(out["text"])]
-    texts = [v if isinstance(v, str) else "".join(v) if isinstance(v, list) else str(v)
-             for v in out.get("data", {}).values()]
-    if out.get("output_type") == "error":
-        texts += [str(out.get("evalue", "")), *map(str, out.get("traceback", []))]
-    return texts
-
-
 class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback preprocessor: no hidden test source in sources, tracebacks or outputs."""
-
-    def preprocess(self, nb, resources):
-        quoted = [line for c in nb.cells for line in hidden_lines(c.source)]
-        nb, resources = super().preprocess(nb, resources)
-        if quoted:
-            for cell in nb.cells:
-                outs = cell.get("outputs", [])
-                for i, out in enumerate(outs):
-                    if any(line in text for text in _texts(out) for line in quoted):
-                        outs[i] = new_output("stream", name="stdout", text=QUOTED)
-        return nb, resources
+    """Feedback preprocessor: no hidden test source in sources or tracebacks."""
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -90,6 +74,55 @@ class HideHiddenTests(NbGraderPreprocessor):
                 if out.get("output_type") == "error":
                     out.traceback = [f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"]
         return cell, resources
+
+
+class SubmittedOutputs(NbGraderPreprocessor):
+    """Feedback preprocessor: every code cell but the tests shows the outputs it had when
+    handed in (``submitted_root/<student>/<assignment>/<notebook>.ipynb``, kept by the
+    intake), and a note when it failed while being graded."""
+
+    submitted_root = Unicode("", help="folder of the submitted notebooks, by student and "
+                                      "assignment").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        handed_in = self._submitted(info)
+        hidden_seen = False
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                hidden_seen = hidden_seen or any(BEGIN.match(l) for l in cell.source.splitlines())
+                continue
+            graded_error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            cell.outputs = [copy.deepcopy(o) for o in handed_in.get(_cell_key(cell, index), [])
+                            if o.get("output_type") in ("stream", "display_data", "execute_result")]
+            if graded_error is not None:
+                text = f"[grader] while grading, this cell raised {graded_error.ename}"
+                if not hidden_seen and graded_error.get("evalue"):
+                    text += f": {str(graded_error.evalue)[:2000]}"
+                cell.outputs.append(new_output("stream", name="stdout", text=text + "\n"))
+        return nb, resources
+
+    def _submitted(self, info: dict) -> dict:
+        import nbformat
+
+        if not self.submitted_root:
+            return {}
+        path = Path(self.submitted_root) / info.get("student", "") / info.get("assignment", "") / \
+            f"{info.get('notebook', '')}.ipynb"
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            return {}
+        return {_cell_key(c, i): c.get("outputs", []) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+
+
+def _cell_key(cell, index: int) -> str:
+    """A code cell's place: its grade id, else its source (cells added by the student)."""
+    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"id:{gid}" if gid else f"src:{cell.source.strip()}"
 
 
 class GraderNotes(NbGraderPreprocessor):

@@ -49,4 +49,6 @@ def configure(c, root: str | os.PathLike, source: str = "solutions", release: st
     # the hidden tests out of the feedback as `make grade` does
     c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
                                         "autograder.course.feedback.HideHiddenTests",
+                                        "autograder.course.feedback.SubmittedOutputs",
                                         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    c.SubmittedOutputs.submitted_root = str(root / work / "submitted")

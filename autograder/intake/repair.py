@@ -7,7 +7,8 @@ grading, :func:`repair` reads the submitted bytes and, against the release noteb
 
 - decodes non-UTF-8 bytes (replaced, not guessed) and upgrades nbformat 3 to 4;
 - rebuilds every cell cleanly (fresh cell ids; editor and Colab metadata dropped;
-  outputs dropped, nbgrader clears them anyway);
+  the outputs of code cells kept as handed in, for the student's feedback: nbgrader
+  clears them before running the notebook);
 - adds a missing ``schema_version`` and drops malformed nbgrader metadata;
 - keeps one cell per grade id (the answered copy of a duplicated answer cell, the first
   copy of anything else);
@@ -87,6 +88,27 @@ def read_bytes(raw: bytes) -> tuple[dict | None, list[Note]]:
     return nb, notes
 
 
+#: Output kept per code cell for the feedback (a larger one is left out).
+MAX_KEPT_OUTPUT = 1_000_000
+
+
+def _kept_outputs(outputs) -> list:
+    """The outputs of a handed-in code cell that are well formed (else none)."""
+    if not isinstance(outputs, list):
+        return []
+    kept = []
+    for out in outputs:
+        try:
+            node = nbformat.from_dict(out)
+            nbformat.validator.validate(node, ref="output", version=4)
+        except Exception:                                  # noqa: BLE001 - any malformed output
+            return []
+        kept.append(node)
+    if len(json.dumps(kept)) > MAX_KEPT_OUTPUT:
+        return []
+    return kept
+
+
 def _clean_cell(cell):
     src = cell.get("source", "")
     if isinstance(src, list):
@@ -95,6 +117,7 @@ def _clean_cell(cell):
     kind = cell.get("cell_type")
     if kind == "code":
         new = new_code_cell(src, metadata=meta)
+        new.outputs = _kept_outputs(cell.get("outputs"))
     elif kind == "raw":
         new = new_raw_cell(src, metadata=meta)
     else:
@@ -141,6 +164,24 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
         gid = _nbg(cell).get("grade_id")
         if gid and gid not in rel_by_id:
             del cell.metadata["nbgrader"]
+
+    # the grading flags of a cell (test, answer, read-only, points) are the instructor's:
+    # a test made editable, an answer made a test, changed points are set back
+    flagged = []
+    for cell in cells:
+        gid = _nbg(cell).get("grade_id")
+        if gid and gid in rel_by_id:
+            want = _nbg(rel_by_id[gid])
+            mine = _nbg(cell)
+            if any(bool(mine.get(k)) != bool(want.get(k)) for k in ("grade", "solution", "locked", "task")) \
+                    or float(mine.get("points", 0) or 0) != float(want.get("points", 0) or 0):
+                cell.metadata["nbgrader"] = json.loads(json.dumps(want))
+                flagged.append(gid)
+    if flagged:
+        notes.append(Note("metadata_changed", "the grading flags of some cells had been changed (a test made "
+                                              "editable or an answer, its points changed); the instructor's "
+                                              "flags were put back and the course's own cell graded",
+                          grade_ids=tuple(flagged)))
 
     # duplicated grade ids: keep one copy
     dups = []

@@ -157,7 +157,7 @@ RULES: tuple[Rule, ...] = (
 
 #: Built-in names that may be rebound without a finding (IPython's output history).
 REBIND_OK = {"_", "__", "___", "__name__", "__doc__", "__spec__", "__loader__", "__package__"}
-BUILTIN_NAMES = set(dir(builtins)) | {"get_ipython", "display"}
+BUILTIN_NAMES = (set(dir(builtins)) | {"get_ipython"}) - {"display"}   # IPython.display.display is honest
 #: Classes whose instances pose as values: a __str__/__repr__/__format__ on their subclass lies.
 VALUE_TYPES = {"str", "int", "float", "bool", "complex", "list", "tuple", "dict", "set", "frozenset", "bytes",
                "Tensor", "ndarray"}

@@ -12,14 +12,12 @@ autograde pipeline and instead:
   a fresh kernel, silently re-runs the cells that had completed (to rebuild the state
   later cells need) and carries on: the other questions are graded normally;
 - caps each cell's output (a cell printing 100 MB keeps its first megabytes and a note);
-- runs every read-only course cell and every test cell through the kernel's guard
-  (:mod:`autograder.sandbox.cell_seal`, ``kernel_sentinel.py``): the source goes sealed, reaches
-  the interpreter unchanged whatever student code did to IPython's execution path, and
-  the outcome that counts is the guard's signed receipt; tampering the guard put back,
-  refused or saw is recorded, and a cell whose receipt is missing, forged or for other
-  code gets a ``TamperingDetected`` error (a test scores 0);
-- in test cells that raised no error, turns stderr output (warnings from correct code)
-  into stdout marked ``[stderr]``, so it no longer zeroes the question.
+- runs every test cell as a *probe* (``autograder/course/probes.py``): the student's
+  kernel reports what each check was given, as plain data, and the verdict is decided
+  here, in the grader's process, against the reference run of the instructor's solution
+  (:mod:`autograder.sandbox.judge`); the cell's outputs become the grader's own message,
+  so nothing the kernel printed or returned during a test decides a score or reaches
+  the student. In ``reference`` mode the same runs record the reference reports;
 
 Everything noteworthy goes to ``events_file`` (JSON lines) for the report.
 """
@@ -30,6 +28,8 @@ import asyncio
 import copy
 import json
 import os
+import re
+import secrets
 import signal
 from time import monotonic
 
@@ -38,11 +38,13 @@ from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from traitlets import Integer, Unicode
 
-from .cell_seal import HANDSHAKE_EXPR, RECEIPT_EXPR, open_receipt, seal
+from ..course.probes import Probes
+from .judge import judge
+from .kernel_probe import MIME
 
-GUARD_EXPR = "__import__('__autograder_guard__').restore()"
+PROBE_LINE = "__probe__ = __import__('__autograder_probe__').begin({token!r})\n"
 #: Errors in non-test cells worth a line in the report (others are ordinary wrong answers).
 NOTABLE_ERRORS = {"MemoryError", "SystemExit", "KeyboardInterrupt", "PermissionError", "FileNotFoundError",
                   "BlockingIOError", "RecursionError", "OSError", "ConnectionError",
@@ -57,12 +59,6 @@ class KernelTimedOut(Exception):
 def is_test_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def is_course_cell(cell) -> bool:
-    """A read-only cell of the course (setup, imports, helpers, tests)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("locked")) and not meta.get("solution")
 
 
 def grade_id(cell) -> str | None:
@@ -82,8 +78,9 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(600, help="Wall-clock seconds for a whole notebook.").tag(config=True)
     max_output_bytes = Integer(2_000_000, help="Output kept per cell.").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts per notebook before giving up.").tag(config=True)
-    guard = Bool(True, help="Run course and test cells through the kernel's guard (sealed, "
-                            "checked, tampering undone).").tag(config=True)
+    probe_context = Unicode("", help="JSON file: the mode ('student' or 'reference'), each notebook's "
+                                     "probes and reference reports, and where reference reports go"
+                            ).tag(config=True)
     events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
     kernel_uid = Integer(-1, help="uid the kernel runs as (-1: its own); its stray "
                                   "processes are killed after each cell").tag(config=True)
@@ -100,12 +97,13 @@ class SandboxedExecute(Execute):
         self._truncated: set[int] = set()
         self._deadline = monotonic() + self.notebook_timeout
         self._last_limit_was_cell = True
-        self._key: bytes | None = None
-        self._flags_seen: set[str] = set()
+        self._records: dict[int, list[dict]] = {}
+        self._load_probes()
         try:
             run_sync(self._async_run_notebook)()
         finally:
             self._write_events()
+            self._write_reference()
         self.set_widgets_metadata()
         return self.nb, self.resources
 
@@ -130,12 +128,8 @@ class SandboxedExecute(Execute):
                     self._mark_not_run(cell, gave_up)
                     continue
                 try:
-                    if self.guard and is_course_cell(cell):
-                        await self._async_guard(index)
                     await self._async_run_cell(cell, index, execution_count=self.code_cells_executed + 1)
-                    if is_test_cell(cell):
-                        self._stderr_to_stdout(cell, index)
-                    else:
+                    if not is_test_cell(cell):
                         self._note_error(cell, index)
                     self._reap(index)
                     if any(o.output_type == "error" and o.ename == "MemoryError" for o in cell.outputs):
@@ -204,18 +198,6 @@ class SandboxedExecute(Execute):
                 await self._async_discard_kernel()
                 raise RuntimeError("the grading kernel did not start (see the worker log)")
         self.nb.metadata["language_info"] = reply["content"].get("language_info", {})
-        self._key = None
-        if self.guard:
-            # before any notebook cell: nothing of the student's has run in this kernel yet
-            answer = await self._async_silent(HANDSHAKE_EXPR)
-            try:
-                self._key = bytes.fromhex(ast.literal_eval(answer["data"]["text/plain"]))
-            except (KeyError, ValueError, SyntaxError, TypeError):
-                await self._async_discard_kernel()
-                raise RuntimeError("the grading kernel's guard did not answer (see the worker log)")
-            if len(self._key) < 16:
-                await self._async_discard_kernel()
-                raise RuntimeError("the grading kernel's guard gave no key")
 
     def _empty_runtime_dir(self) -> None:
         """Nothing a previous kernel left in the shared folder (a file for the next student,
@@ -350,6 +332,11 @@ class SandboxedExecute(Execute):
 
     def output(self, outs, msg, display_id, cell_index):
         msg_type = msg["msg_type"]
+        if msg_type == "display_data" and MIME in msg["content"].get("data", {}):
+            record = msg["content"]["data"][MIME]
+            if isinstance(record, dict):
+                self._records.setdefault(cell_index, []).append(record)
+            return None
         if msg_type in ("stream", "display_data", "execute_result", "update_display_data"):
             size = _size(msg["content"])
             used = self._cell_bytes.get(cell_index, 0)
@@ -366,19 +353,6 @@ class SandboxedExecute(Execute):
                 return None
         return super().output(outs, msg, display_id, cell_index)
 
-    def _stderr_to_stdout(self, cell, index: int) -> None:
-        if any(o.output_type == "error" for o in cell.outputs):
-            return
-        moved = False
-        for o in cell.outputs:
-            if o.output_type == "stream" and o.name == "stderr":
-                o.name = "stdout"
-                o.text = "".join(f"[stderr] {line}" for line in o.text.splitlines(keepends=True))
-                moved = True
-        if moved:
-            self._event("stderr_in_test", index,
-                        "the test cell wrote to stderr (warnings); shown as [stderr] lines, not penalised")
-
     def _note_error(self, cell, index: int) -> None:
         for o in cell.outputs:
             if o.output_type == "error" and o.ename in NOTABLE_ERRORS:
@@ -394,95 +368,85 @@ class SandboxedExecute(Execute):
         cell.outputs = []
         self._add_error(cell, "NotRun", f"not run: {reason}")
 
-    # ------------------------------------------------------------- sealed cells
+    # ------------------------------------------------------------- test cells
+    def _load_probes(self) -> None:
+        self._mode, self._probes, self._reference, self._reference_out = "", {}, {}, ""
+        if not self.probe_context:
+            return
+        with open(self.probe_context, encoding="utf-8") as f:
+            ctx = json.load(f)
+        notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
+        entry = ctx.get("notebooks", {}).get(notebook, {})
+        if entry.get("reference_file"):
+            with open(entry["reference_file"], encoding="utf-8") as f:
+                entry = json.load(f)
+        self._mode = ctx.get("mode", "student")
+        self._probes = {gid: Probes.from_json(p) for gid, p in entry.get("probes", {}).items()}
+        self._reference = entry.get("reference", {})
+        self._reference_out = entry.get("reference_out", "")
+        self._reference_records: dict[str, list[dict]] = {}
+
+    def _raising_exercise(self, error) -> str | None:
+        """The exercise (a function of an answer cell) whose code raised ``error``, if the
+        traceback names one: the innermost frame that is one of them."""
+        names = getattr(self, "_exercise_names", None)
+        if names is None:
+            names = self._exercise_names = _answer_functions(self.nb)
+        frames = re.findall(r"line \d+, in (\w+)", ANSI.sub("", "\n".join(error.get("traceback", []))))
+        return next((f for f in reversed(frames) if f in names), None)
+
+    def _write_reference(self) -> None:
+        if self._mode == "reference" and self._reference_out:
+            with open(self._reference_out, "w", encoding="utf-8") as f:
+                json.dump(self._reference_records, f)
+
     async def _async_run_cell(self, cell, index: int, execution_count=None, store_history=True,
                               quiet: bool = False) -> None:
-        """Run one code cell: a course or test cell sealed through the kernel's guard,
-        a student's cell as it is."""
-        if not (self.guard and self._key and is_course_cell(cell)):
+        """Run one code cell; a test cell as its probe, judged here."""
+        probes = self._probes.get(grade_id(cell)) if is_test_cell(cell) else None
+        if probes is None:
+            if is_test_cell(cell) and self._mode:
+                self._add_error(cell, "GraderError", "the grader has no probe for this test")
+                self._event("grader_error", index, "no probe for this test cell (the course changed?)")
+                return
             await self.async_execute_cell(cell, index, execution_count=execution_count,
                                           store_history=store_history)
             return
         source = cell.source
-        kind = "test" if is_test_cell(cell) else "course"
-        nonce, stub = seal(self._key, source, kind)
-        cell.source = stub
+        token = secrets.token_hex(8)
+        code = probes.reference if self._mode == "reference" else probes.student
+        cell.source = PROBE_LINE.format(token=token) + code
+        self._records.pop(index, None)
         try:
             await self.async_execute_cell(cell, index, execution_count=execution_count,
                                           store_history=store_history)
         finally:
             cell.source = source
-        answer = await self._async_silent(RECEIPT_EXPR.format(nonce=nonce))
-        self._settle(cell, index, kind, open_receipt(self._key, nonce, kind, source, answer), quiet)
-
-    def _settle(self, cell, index: int, kind: str, receipt, quiet: bool) -> None:
-        """The cell's outcome is the receipt's, not whatever errors the kernel showed."""
-        cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
-        what = "test" if kind == "test" else "course cell"
-        if receipt is None:
-            self._add_error(cell, "TamperingDetected",
-                            f"this {what} did not run as the course wrote it, so it does not count")
-            if not quiet:
-                self._event("tampering", index,
-                            f"the {what} never reached the grader's guard, or its signed result was missing "
-                            "or forged: student code intercepted the kernel's execution path (a replaced "
-                            "or wrapped run_cell, transform_cell, execute handler or guard)"
-                            + ("; the test scored 0" if kind == "test" else ""))
-            return
-        if receipt.status == "error":
-            self._add_error(cell, receipt.ename or "Exception", receipt.evalue)
+        records = self._records.pop(index, [])
         if quiet:
             return
-        if receipt.before:
-            self._event("tampering", index, f"student code had replaced {_listed(receipt.before)}; "
-                                            f"the originals were put back before this {what}")
-        if receipt.during:
-            if not any(o.output_type == "error" for o in cell.outputs):
-                self._add_error(cell, "TamperingDetected",
-                                "code this test called replaced what the test relies on, so it does not count")
-            self._event("tampering", index, f"while this test ran, student code replaced "
-                                            f"{_listed(receipt.during)}; the test scored 0")
-        for flag in receipt.flags:
-            if flag in self._flags_seen:
-                continue
-            self._flags_seen.add(flag)
-            how, _, words = flag.partition(": ")
-            if how == "refused":
-                self._event("tampering", index, f"student code {words}; the guard refused it")
-            else:
-                self._event("manual_review", index, f"student code {words}: please look at this submission "
-                                                    "(in-process checks cannot rule out tampering this way)")
-
-    # ------------------------------------------------------------- guard
-    async def _async_silent(self, expr: str) -> dict:
-        """Evaluate ``expr`` in the kernel without a trace in the notebook."""
-        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
-                                                    user_expressions={"g": expr}))
-        reply = await self._async_reply(msg_id, 20)
-        if reply is None:
-            raise KernelTimedOut()
-        return reply["content"].get("user_expressions", {}).get("g", {})
-
-    async def _async_guard(self, index: int) -> None:
-        # twice: a hook the student registered still fires once after the first call
-        changed: list[str] = []
-        for attempt in range(2):
-            if attempt and not any("hook" in c for c in changed):
-                break
-            result = await self._async_silent(GUARD_EXPR)
-            if result.get("status") != "ok":
-                self._event("tampering", index, "the grader's guard was removed or broken before this cell")
-                return
-            try:
-                found = ast.literal_eval(result["data"]["text/plain"])
-            except (KeyError, ValueError, SyntaxError):
-                found = ["(unreadable guard answer)"]
-            changed += [c for c in found if c not in changed]
-        if changed:
-            what = "test" if is_test_cell(self.nb.cells[index]) else "course cell"
-            self._event("tampering", index,
-                        f"student code had replaced {_listed(changed)}; the originals were put back before "
-                        f"this {what}")
+        first = next((o for o in cell.outputs if o.output_type == "error"), None)
+        error = None if first is None else {"ename": first.ename, "evalue": str(first.evalue),
+                                            "exercise": self._raising_exercise(first)}
+        if self._mode == "reference":
+            self._reference_records[probes.grade_id] = [{k: v for k, v in r.items() if k != "token"}
+                                                        for r in records if r.get("token") == token]
+            reference = self._reference_records[probes.grade_id]
+        else:
+            reference = self._reference.get(probes.grade_id, [])
+        verdict = judge(probes, reference, records, error, token)
+        if verdict.passed and any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
+            self._event("stderr_in_test", index, "the test's code wrote to stderr (warnings): the verdict "
+                                                 "does not depend on the output, so it cost nothing")
+        cell.outputs = []
+        if verdict.passed:
+            cell.outputs.append(new_output("stream", name="stdout", text="All checks of this test passed.\n"))
+        else:
+            self._add_error(cell, verdict.ename, verdict.message)
+        if self._mode == "reference" and not verdict.passed:
+            self._event("reference_failed", index, f"the instructor's solution fails this test: {verdict.detail}")
+        for flag in verdict.flags:
+            self._event("manual_review", index, flag)
 
     # ------------------------------------------------------------- processes
     def _reap(self, index: int | None) -> None:
@@ -522,9 +486,20 @@ class SandboxedExecute(Execute):
                 f.write(json.dumps({"notebook": notebook, **e}) + "\n")
 
 
-def _listed(names) -> str:
-    names = list(names)
-    return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _answer_functions(nb) -> set[str]:
+    """Names of the functions and classes the notebook's answer cells define."""
+    out = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            out |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    return out
 
 
 def _processes_of(uid: int, include_dead: bool = False) -> list[tuple[int, int]]:

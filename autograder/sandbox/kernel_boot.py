@@ -4,20 +4,12 @@
     kernel_boot.py --probe '["/path/that/must/be/hidden", ...]' --release ... --
 
 It copies the assignment's release material into the scratch home (the kernel's
-working folder), seeds the Matplotlib font cache, installs the *guard* and starts
-ipykernel. With ``--probe`` it instead prints, as JSON, what a student's code could do
-here (its uid, whether the network is reachable, which secret paths it can see) and
-exits: the grader runs that once to learn which protections really hold.
-
-The guard (``kernel_sentinel.py``, loaded from beside this script) is an audit hook
-installed here, before ipykernel starts and before any student code. It snapshots the
-builtins and the functions the tests lean on (``torch.allclose``, ``encoder_lib.checks``
-...); at the grader's first request it hands over a key and snapshots IPython's
-execution path. From then on the grader runs every read-only course cell and every test
-cell through it: whatever student code replaced (a builtin, ``torch.allclose``, a course
-helper rebound in the notebook, an IPython hook, an input or AST transformer, a method of
-the shell or the kernel) is put back first, the cell's code reaches the interpreter
-unchanged, and the outcome comes back signed with the key.
+working folder), seeds the Matplotlib font cache, makes the test probes' reporting
+module importable (``kernel_probe.py``, loaded from beside this script, as
+``__autograder_probe__``) and starts ipykernel. With ``--probe`` it instead prints, as
+JSON, what a student's code could do here (its uid, whether the network is reachable,
+which secret paths it can see) and exits: the grader runs that once to learn which
+protections really hold.
 
 Standalone on purpose: inside the sandbox the course repository is not visible.
 """
@@ -25,10 +17,6 @@ import json
 import os
 import shutil
 import sys
-
-GUARDED_MODULES = ("torch", "torch.nn.functional", "torch.testing", "numpy", "numpy.testing",
-                   "math", "encoder_lib.checks")
-
 
 def _copy_release(release, home):
     if not release or not os.path.isdir(release):
@@ -55,25 +43,16 @@ def _seed_mpl_cache(mpl):
                 shutil.copyfile(src, os.path.join(target, name))
 
 
-def _install_guard():
-    """The audit hook and the ``__autograder_guard__`` module (see kernel_sentinel.py)."""
+def _install_probe():
+    """The ``__autograder_probe__`` module test cells report through (kernel_probe.py)."""
     import importlib.util
 
     # python -I (as the sandbox runs it) does not put this script's folder on sys.path
     spec = importlib.util.spec_from_file_location(
-        "kernel_sentinel", os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_sentinel.py"))
-    sentinel = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sentinel)
-    try:
-        # An optimizer's first step() imports torch._dynamo, which rebinds torch.manual_seed:
-        # import it before the snapshot so that a training step in a test is not taken for
-        # tampering.
-        import torch._dynamo  # noqa: F401
-    except Exception:
-        pass
-    mod = sentinel.install(GUARDED_MODULES)
-    sys.modules["__autograder_guard__"] = mod
-    return mod
+        "kernel_probe", os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_probe.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.install()
 
 
 def _probe(secrets):
@@ -109,7 +88,7 @@ def main(argv):
     _seed_mpl_cache(opts.get("--mpl"))
     # the script's own folder must not shadow anything; the notebook's folder is ''
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]
-    _install_guard()
+    _install_probe()
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance()
     app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *rest])

@@ -5,6 +5,11 @@ reading jobs as JSON lines and answering when one is done (it writes the job's r
 file itself). If a worker dies or a job runs past its safety limit, the pool kills that
 worker's whole process group, writes a "grader error" result for the job and starts a
 new worker, so the batch always completes.
+
+Stopping: Ctrl-C or SIGTERM reaches :func:`run_jobs` in the main thread as
+``KeyboardInterrupt``; it kills every worker's process group (the sandboxed kernels die
+with their worker) and re-raises, so nothing is left grading. Results already written stay,
+and the next run grades only what is missing.
 """
 from __future__ import annotations
 
@@ -57,6 +62,16 @@ class _Slot:
             lines.put(line)
         lines.put(None)
 
+    def stop(self) -> None:
+        """Ask the worker to stop (it kills its kernel first), then kill what is left."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             try:
@@ -96,11 +111,15 @@ def run_jobs(jobs: list[dict], ctx: dict, workers: int, state: Path, job_limit_s
     for j in jobs:
         todo.put(j)
     lock = threading.Lock()
+    stop = threading.Event()
+    slots: list[_Slot] = []
 
     def serve(slot: int) -> None:
         s = _Slot(slot, ctx, ctx_dir, log_dir)
+        with lock:
+            slots.append(s)
         try:
-            while True:
+            while not stop.is_set():
                 try:
                     job = todo.get_nowait()
                 except queue.Empty:
@@ -145,5 +164,13 @@ def run_jobs(jobs: list[dict], ctx: dict, workers: int, state: Path, job_limit_s
     threads = [threading.Thread(target=serve, args=(i,), daemon=True) for i in range(workers)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=0.5)      # a bounded join: Ctrl-C reaches the main thread
+    except KeyboardInterrupt:
+        stop.set()
+        with lock:
+            for s in slots:
+                s.stop()
+        raise

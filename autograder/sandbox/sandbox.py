@@ -18,7 +18,7 @@ notebook's kernel is confined. Its kernelspec (:func:`write_kernelspec`) starts
 - ``setpriv``: a separate unprivileged uid per worker, no supplementary groups, no new
   privileges;
 - ``python kernel_boot.py``: copies the release material into the scratch home,
-  snapshots the functions tests rely on, and starts ipykernel.
+  makes the probes' reporting module importable, and starts ipykernel.
 
 :meth:`SandboxPlan.detect` probes what this machine allows (root or not, bubblewrap
 present, namespaces permitted) by really starting a confined Python, and falls back
@@ -38,7 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BOOT_SCRIPT = HERE / "kernel_boot.py"
-SENTINEL_SCRIPT = HERE / "kernel_sentinel.py"   # imported by kernel_boot.py, from beside it
+PROBE_SCRIPT = HERE / "kernel_probe.py"   # imported by kernel_boot.py, from beside it
 LAUNCH_SCRIPT = HERE / "sandbox_launch.py"
 REACH_SCRIPT = HERE / "sandbox_reach.py"
 KERNEL_NAME = "autograder-sandbox"
@@ -230,7 +230,7 @@ class SandboxPlan:
             reach = [] if uid is None else [
                 self.python, "-I", str(REACH_SCRIPT), json.dumps({
                     "uid": uid,
-                    "ro": [*self.visible_roots(), str(BOOT_SCRIPT), str(release_dir),
+                    "ro": [*self.visible_roots(), str(BOOT_SCRIPT), str(PROBE_SCRIPT), str(release_dir),
                            *([str(mpl_dir)] if mpl_dir else [])],
                     "rw": [str(workdir), str(runtime_dir)]}), "--"]
             argv = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
@@ -297,7 +297,7 @@ class SandboxPlan:
             args += [*parents(path), "--ro-bind", path, path]
         args += [*parents(f"{BOX_OPT}/x"),
                  "--ro-bind", str(BOOT_SCRIPT), f"{BOX_OPT}/kernel_boot.py",
-                 "--ro-bind", str(SENTINEL_SCRIPT), f"{BOX_OPT}/kernel_sentinel.py",
+                 "--ro-bind", str(PROBE_SCRIPT), f"{BOX_OPT}/kernel_probe.py",
                  "--ro-bind", str(release_dir), f"{BOX_OPT}/release",
                  *parents(str(runtime_dir)), "--bind", str(runtime_dir), str(runtime_dir)]
         if mpl_dir:

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -64,6 +65,25 @@ class Worker:
 
     def close(self) -> None:
         shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def stop(self) -> None:
+        """SIGTERM from the pool: kill the kernel (every process of its uid) and exit now."""
+        from .execute import _processes_of
+
+        uid = self.plan.kernel_uid(self.uid_slot)
+        victims = [pid for pid, _ in _processes_of(uid, include_dead=True)] if uid is not None else []
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in _children(os.getpid()):     # the kernel's launcher leads its own session
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.close()
+        os._exit(143)
 
     def _matplotlib_cache(self, folder: Path) -> Path | None:
         """Build Matplotlib's font cache once, so each kernel need not."""
@@ -132,6 +152,8 @@ class Worker:
                               self.runtime)
         os.environ[POLICY_ENV] = str(policy)
 
+        self._write_probe_context(job, submitted)
+
         if self._converters is None:
             # made once per worker: nbconvert compiles its templates once, not per job
             config = self._config(course, events)
@@ -172,6 +194,26 @@ class Worker:
                        "feedback_s": round(t_feedback - t_autograded, 2)}
         return result
 
+    def _write_probe_context(self, job: dict, submitted: Path) -> None:
+        """What the Execute step needs to run each test cell as a probe: in ``reference``
+        mode (the instructor's solution) the probes, made from the solution notebook, and
+        where its reports go; otherwise the probes and the reference reports."""
+        from .reference import probes_for, reference_path
+
+        mode = job.get("mode", "student")
+        notebooks = {}
+        for name in job["notebooks"]:
+            if mode == "reference":
+                nb = nbformat.read(submitted / f"{name}.ipynb", as_version=4)
+                out = Path(job["reference_dir"]) / f"{name}.records.json"
+                notebooks[name] = {"probes": {g: p.to_json() for g, p in probes_for(nb).items()},
+                                   "reference_out": str(out)}
+            else:
+                path = reference_path(Path(self.ctx["reference"]), job["assignment"], name)
+                notebooks[name] = {"reference_file": str(path)}
+        (self.base / "probe_context.json").write_text(json.dumps({"mode": mode, "notebooks": notebooks}),
+                                                      encoding="utf-8")
+
     @staticmethod
     def _mark_pending(job: dict, result: dict) -> None:
         """Written answers wait for a person: their feedback says pending, not 0."""
@@ -206,7 +248,7 @@ class Worker:
         from traitlets.config import Config
 
         from .execute import SandboxedExecute
-        from ..course.feedback import GraderNotes, HideHiddenTests
+        from ..course.feedback import GraderNotes, HideHiddenTests, SubmittedOutputs
 
         c = Config()
         c.CourseDirectory.root = str(course)
@@ -225,7 +267,7 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
-        c.SandboxedExecute.guard = bool(self.ctx.get("guard", True))
+        c.SandboxedExecute.probe_context = str(self.base / "probe_context.json")
         uid = self.plan.kernel_uid(self.uid_slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
         c.SandboxedExecute.runtime_dir = str(self.runtime)
@@ -233,7 +275,9 @@ class Worker:
         # network namespace cannot reach the grader's loopback TCP ports
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(self.runtime / "k")
-        c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, GraderNotes, CSSHTMLHeaderPreprocessor]
+        c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SubmittedOutputs, GraderNotes,
+                                            CSSHTMLHeaderPreprocessor]
+        c.SubmittedOutputs.submitted_root = str(course / "submitted")
         c.GraderNotes.notes_file = str(self.base / "notes.json")
         return c
 
@@ -286,6 +330,19 @@ class Worker:
                     entry["events"].append({"kind": "grader_error", "cell": None, "grade_id": None,
                                             "test": False, "detail": error})
         return out
+
+
+def _children(parent: int) -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", encoding="utf-8") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        out.append(int(name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
 
 
 _ORDER_CACHE: dict = {}
@@ -373,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     logging.basicConfig(level=logging.CRITICAL)
     worker = Worker(ctx)
+    signal.signal(signal.SIGTERM, lambda signum, frame: worker.stop())
     out = sys.stdout
     sys.stdout = sys.stderr   # nbgrader and kernels must not write into the result channel
     try:
