@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from autograder.course.course import (
-    REPO_ROOT, REPO_URL, SETUP_CELL, SETUP_GRADE_ID, SOLUTIONS_DIR, RELEASE_DIR, course_notebooks,
+    COURSE, REPO_ROOT, SETUP_CELL, SETUP_GRADE_ID, SOLUTIONS_DIR, RELEASE_DIR, course_notebooks,
 )
 from autograder.course.nbgrader_config import CODE_STUB
 from autograder.course.release import normalise_notebook, release
@@ -61,7 +61,8 @@ def test_committed_release_equals_a_fresh_make_release(tmp_path):
     (copy / "autograder" / "course").mkdir(parents=True)
     for name in ("__init__.py", "course/__init__.py", "course/nbgrader_config.py"):   # what the root config imports
         shutil.copy(REPO_ROOT / "autograder" / name, copy / "autograder" / name)
-    shutil.copy(REPO_ROOT / "nbgrader_config.py", copy)
+    for name in ("nbgrader_config.py", "course.toml"):   # course.toml: the repository and tag
+        shutil.copy(REPO_ROOT / name, copy)
     release(copy)
     fresh, committed = release_tree(copy / "notebooks"), release_tree(RELEASE_DIR)
     assert sorted(committed) == sorted(fresh), \
@@ -218,20 +219,18 @@ def test_release_solution_cells_raise_not_implemented(nb):
 # ------------------------------------------------------------- Colab links
 
 def colab_link(nb) -> str:
-    """The README's "Open in Colab" URL of a release notebook (main branch)."""
-    github = REPO_URL.removesuffix("/").removesuffix(".git")
-    if not github.startswith("https://github.com/"):
-        raise ValueError(f"Colab opens notebooks from GitHub; the repository URL is {REPO_URL}")
-    repo = github.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{nb.assignment}/{nb.filename}"
+    """The README's "Open in Colab" URL of a release notebook, at the release's tag."""
+    return COURSE.colab_link(f"notebooks/{nb.assignment}/{nb.filename}")
 
 
-def test_readme_names_the_repository_and_links_every_notebook_in_colab():
+def test_readme_names_the_repository_and_links_every_notebook_in_colab_at_the_release():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert REPO_URL in readme, f"README.md should name the repository {REPO_URL}"
+    assert f"Repository: {COURSE.url} (release `{COURSE.ref}`)" in readme, \
+        "README.md should name the repository and release of course.toml: run `make release`"
     missing = [colab_link(nb) for nb in NOTEBOOKS if colab_link(nb) not in readme]
-    assert not missing, f"README.md lacks these Open in Colab links: {missing}"
-    assert "Open in Colab" in readme
+    assert not missing, f"README.md lacks these Open in Colab links: {missing}: run `make release`"
+    links = re.findall(r"https://colab\.research\.google\.com/\S+?\.ipynb", readme)
+    assert sorted(links) == sorted(map(colab_link, NOTEBOOKS)), "README.md links notebooks elsewhere"
 
 
 # ------------------------------------------------- the checks above, checked

@@ -23,7 +23,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .course import RELEASE_DIR, REPO_ROOT, REPO_URL, course_notebooks
+from .course import COURSE, RELEASE_DIR, REPO_ROOT, course_notebooks
 
 BUNDLE_NAME = "student-bundle"
 ZIP_NAME = "encoder-course-student.zip"
@@ -33,11 +33,8 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.e
 
 
 def colab_link(path: str) -> str:
-    """Open-in-Colab address of a notebook in the course repository."""
-    m = re.match(r"https?://github\.com/([^/]+)/([^/.]+)", REPO_URL)
-    if not m:
-        return ""
-    return f"https://colab.research.google.com/github/{m.group(1)}/{m.group(2)}/blob/main/{path}"
+    """Open-in-Colab address of a notebook at the course's release (``course.toml``)."""
+    return COURSE.colab_link(path)
 
 
 def student_readme() -> str:

@@ -1,7 +1,8 @@
 """The course layout and the plumbing every grading job shares.
 
 - what the course is: its assignments (one folder per part under ``solutions/``), its
-  notebooks, the repository URL and the exact setup cell every notebook starts with;
+  notebooks, where it lives (``course.toml``: the repository and the release's tag) and
+  the exact setup cell every notebook starts with;
 - how to run nbgrader: a hermetic Jupyter environment (own config, data, runtime and
   IPython dirs; the venv's ``bin/`` on PATH because nbgrader shells out to alembic)
   and scratch nbgrader courses in a temporary folder, used by the release, the tests
@@ -25,41 +26,138 @@ RELEASE_DIR = REPO_ROOT / "notebooks"
 GRADING_DIR = REPO_ROOT / ".grading"
 #: The nbgrader metadata schema every nbgrader cell carries.
 NBGRADER_SCHEMA_VERSION = 3
+#: The one setting for where the course lives (repository and release); ``make release``
+#: stamps it into the notebooks, README.md and pyproject.toml.
+COURSE_CONFIG_NAME = "course.toml"
 
 
-def _repository_url(pyproject: Path = REPO_ROOT / "pyproject.toml") -> str:
-    """``[project.urls] Repository`` from pyproject.toml."""
-    text = pyproject.read_text(encoding="utf-8")
+# ------------------------------------------------------ where the course lives
+
+_GITHUB_URL = re.compile(r"https://github\.com/(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)"
+                         r"/(?P<repo>[A-Za-z0-9._-]+)")
+# what git allows in a tag or branch name, less what would need quoting anywhere we write it
+_GIT_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+-]*")
+
+
+@dataclass(frozen=True)
+class CourseLocation:
+    """Where students get the course: a public GitHub repository and the release in it."""
+    url: str   # https://github.com/OWNER/REPO
+    ref: str   # the release's tag (or a commit, or a branch: then it moves)
+
+    @property
+    def github_repo(self) -> str:
+        """``OWNER/REPO``."""
+        return self.url.removeprefix("https://github.com/")
+
+    @property
+    def requirement(self) -> str:
+        """What the setup cell hands pip on Colab: the library at this release."""
+        return f"encoder-lib @ git+{self.url}@{self.ref}"
+
+    def colab_link(self, path: str) -> str:
+        """The Open-in-Colab address of ``path`` (e.g. ``notebooks/part0_setup/00_setup.ipynb``)
+        at this release."""
+        return f"https://colab.research.google.com/github/{self.github_repo}/blob/{self.ref}/{path}"
+
+
+def parse_location(url: str, ref: str, where: str = COURSE_CONFIG_NAME) -> CourseLocation:
+    """A checked :class:`CourseLocation`; ValueError naming the setting that is wrong."""
+    url = str(url).strip().removesuffix("/").removesuffix(".git")
+    if not _GITHUB_URL.fullmatch(url):
+        raise ValueError(f"{where}: repository.url must be https://github.com/OWNER/REPO "
+                         f"(Colab opens notebooks only from GitHub), not {url!r}")
+    ref = str(ref).strip()
+    if (not _GIT_REF.fullmatch(ref) or ".." in ref or ref.endswith((".", "/", ".lock"))
+            or "//" in ref):
+        raise ValueError(f"{where}: repository.ref must be a git tag, commit or branch name "
+                         f"(letters, digits, . _ - + /), not {ref!r}")
+    return CourseLocation(url, ref)
+
+
+def _read_toml(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
     try:
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10: read the one line we need
-        match = re.search(r'^\s*Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
-        if not match:
-            raise ValueError(f"{pyproject} has no [project.urls] Repository entry") from None
-        return match.group(1)
-    try:
-        return tomllib.loads(text)["project"]["urls"]["Repository"]
-    except KeyError:
-        raise ValueError(f"{pyproject} has no [project.urls] Repository entry") from None
+    except ModuleNotFoundError:   # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:   # only `key = "value"` lines, which is all course.toml has
+            return {"repository": dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', text, re.MULTILINE))}
+    return tomllib.loads(text)
 
 
-#: Where Colab installs the course library from.
-REPO_URL = _repository_url()
+def read_location(root: str | os.PathLike = REPO_ROOT) -> CourseLocation:
+    """The course's location from ``root/course.toml`` ([repository] url and ref)."""
+    path = Path(root) / COURSE_CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: it says where the course lives "
+                                "([repository] url and ref)")
+    table = _read_toml(path).get("repository", {})
+    missing = [key for key in ("url", "ref") if not table.get(key)]
+    if missing:
+        raise ValueError(f"{path}: [repository] has no {' or '.join(missing)}")
+    return parse_location(table["url"], table["ref"], where=str(path))
 
-#: The first code cell of every notebook, character for character (a locked nbgrader
-#: cell with grade_id ``setup``). Colab folds it under its title.
-SETUP_CELL = f'''\
+
+#: Where this course lives, and the repository URL alone.
+COURSE = read_location()
+REPO_URL = COURSE.url
+
+
+def setup_cell(location: CourseLocation) -> str:
+    """The first code cell of every notebook, for a course at ``location``.
+
+    On Colab it pip-installs the library at the release's tag when it is missing; when
+    that cannot work (no network, a private repository, a tag not pushed) it stops with
+    one line saying what to do, not pip's output. Elsewhere it installs nothing.
+    """
+    return f'''\
 # @title Setup: run this cell first {{ display-mode: "form" }}
-# On Colab this installs the course library when it is missing (torch and Jupyter are
-# already there and stay as they are); in a local JupyterLab it installs nothing.
-# Then it seeds the random generators and reports the device.
-import importlib, importlib.util, subprocess, sys
-if importlib.util.find_spec("encoder_lib") is None and "google.colab" in sys.modules:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "encoder-lib @ git+{REPO_URL}"])
+# On Colab this installs the course library when it is missing, at the release these
+# notebooks belong to (torch and Jupyter are already there and stay as they are); in a
+# local JupyterLab it installs nothing. Then it seeds the random generators and reports
+# the device. When it cannot go on, it says in one line what to do.
+import importlib, importlib.util, os, subprocess, sys
+COURSE_REPO, COURSE_RELEASE = "{location.url}", "{location.ref}"
+
+class SetupError(Exception):
+    def _render_traceback_(self):   # Jupyter shows this one line, not a traceback
+        return [f"Setup stopped: {{self}}"]
+
+if importlib.util.find_spec("encoder_lib") is None:
+    if "google.colab" not in sys.modules:
+        raise SetupError("the course library is not installed for this kernel: "
+                         "start JupyterLab with `make lab` in the course folder")
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-input",
+                          f"encoder-lib @ git+{{COURSE_REPO}}@{{COURSE_RELEASE}}"],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))   # never ask for a password
+    if pip.returncode != 0:
+        log = pip.stdout + pip.stderr
+        hints = {{
+            "this runtime has no internet: reconnect it (Runtime > Disconnect and delete "
+            "runtime), then run this cell again":
+                ("resolve host", "Failed to connect", "Network is unreachable"),
+            f"{{COURSE_REPO}} is private or does not exist: tell your instructor (students "
+            "can only install the course from a public repository)":
+                ("could not read Username", "Repository not found", "Authentication failed"),
+            f"{{COURSE_REPO}} has no release {{COURSE_RELEASE}}: tell your instructor "
+            f"(git push origin {{COURSE_RELEASE}})":
+                ("did not match any", "unknown revision"),
+        }}
+        last = (log.strip().splitlines() or ["no output"])[-1]
+        raise SetupError(next((hint for hint, clues in hints.items() if any(c in log for c in clues)),
+                              f"pip could not install the course library ({{last}}): run this "
+                              "cell again, and if it fails again send this line to your instructor"))
     importlib.invalidate_caches()
 from encoder_lib.notebook import setup_notebook
 DEVICE = setup_notebook(seed=0)'''
+
+
+#: The setup cell of this course, character for character (a locked nbgrader cell with
+#: grade_id ``setup``). Colab folds it under its title.
+SETUP_CELL = setup_cell(COURSE)
 
 SETUP_GRADE_ID = "setup"
 
