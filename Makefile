@@ -57,8 +57,9 @@ grade: setup
 
 # Hand grading: nbgrader's formgrader on OUT (prints its URL); then `make grade` on the same
 # OUT writes the hand grades into grades.csv, totals.csv and the report.
+# exec: make's SIGTERM reaches the formgrader itself, which then stops JupyterLab.
 formgrader: setup
-	$(PY) -m autograder.reporting.formgrader --out "$(OUT)"
+	exec $(PY) -m autograder.reporting.formgrader --out "$(OUT)"
 
 # Every student's feedback again, with the hand grades and comments (hidden tests stripped).
 feedback: setup
