@@ -52,3 +52,5 @@ def configure(c, root: str | os.PathLike, source: str = "solutions", release: st
                                         "autograder.course.feedback.SubmittedOutputs",
                                         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
     c.SubmittedOutputs.submitted_root = str(root / work / "submitted")
+    # math rendered into the page (MathML), not by MathJax from a CDN: feedback reads offline
+    c.GenerateFeedback.exporter_class = "autograder.course.feedback_math.OfflineMathHTMLExporter"

@@ -279,6 +279,7 @@ class Worker:
                                             CSSHTMLHeaderPreprocessor]
         c.SubmittedOutputs.submitted_root = str(course / "submitted")
         c.GraderNotes.notes_file = str(self.base / "notes.json")
+        c.GenerateFeedback.exporter_class = "autograder.course.feedback_math.OfflineMathHTMLExporter"  # no CDN
         return c
 
     def _export(self, job: dict, course: Path, feedback_ok: bool) -> None:
