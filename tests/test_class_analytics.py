@@ -9,7 +9,8 @@ import re
 import nbformat
 import pytest
 
-from autograder.reporting.analytics import pearson, question_stats, scores_by, write_questions_csv
+from autograder.reporting.analytics import (by_difficulty, files_not_graded, needing_help, pearson, question_stats,
+                                            scores_by, student_summaries, write_questions_csv)
 from autograder.reporting.quiz_answers import NO_ANSWER, OTHER, answers, distribution, quizzes
 from autograder.reporting.report_html import build
 from autograder.reporting.results import Problem, Row
@@ -76,6 +77,41 @@ def test_questions_csv_has_one_row_per_question(rows, tmp_path):
     assert list(got) == ["q1", "q2", "q3", "q4", "w"]
     assert (got["q1"]["mean"], got["q1"]["mean_percent"], got["q1"]["full_marks_share"]) == ("1", "50", "0.5")
     assert got["q2"]["discrimination"] == "" and got["w"]["pending"] == "1"
+
+
+def test_questions_are_ranked_hardest_first_and_those_nobody_was_graded_on_left_out(rows):
+    rows = rows + [row(s, "never", 0, nb="02_nb", status="missing") for s in "abcde"]
+    # mean %: q1 50, q2 100, q3 50, q4 50, w 67; ties by fewest at full marks (q4 25 %), then course order
+    assert [q.grade_id for q in by_difficulty(question_stats(rows))] == ["q4", "q1", "q3", "w", "q2"]
+
+
+def test_students_needing_help_are_the_lowest_below_the_median_and_missing_work_counts_only_set_notebooks(rows):
+    rows = rows + [row(s, "x", 0, 1, nb="02_nb", status="missing") for s in "abcde"]   # nobody handed 02 in
+    problems = [Problem("d", NB, "untouched_release", "handed in the release", 4.0),
+                Problem("e", "03_nb", "unreadable", "the file is empty; all questions score 0", 3.0),
+                Problem(None, None, "unsafe_zip_entry", "outside the folder (../x.ipynb)", None),
+                Problem("a", NB, "renamed", "taken as 01_nb", 0.0)]
+    summaries = {s.student: s for s in student_summaries(rows, problems)}
+    assert summaries["e"].missing == [NB] and summaries["a"].missing == []      # 02_nb is not missing work
+    assert summaries["e"].not_graded == ["03_nb"] and summaries["d"].untouched == [NB]
+    assert summaries["a"].pending == 1 and summaries["a"].score == 8.0
+    # % of a..e: 57.1, 64.3, 45.5, 36.4, 0; the median is c's, so c is not listed
+    assert [s.student for s in needing_help(list(summaries.values()))] == ["e", "d"]
+    assert [p.kind for p in files_not_graded(problems)] == ["unreadable", "unsafe_zip_entry"]
+
+
+def test_the_page_opens_with_three_boxes_and_its_tables_sort(rows):
+    problems = [Problem("e", NB, "unreadable", "the file is empty; all questions score 0", 10.0),
+                Problem(None, None, "no_student", "no student in README.ipynb", None)]
+    page = build(rows, problems, parts=[P], notebooks=[NB], header={})
+    top = page.split('<section id="at-a-glance">', 1)[1].split("</section>", 1)[0]
+    assert page.index('id="at-a-glance"') < page.index('id="needs-review"') < page.index('id="students"')
+    files = top.split('id="files-not-graded"', 1)[1].split('id="needs-help"', 1)[0]
+    assert "Files not graded (2)" in files and "the file is empty" in files and "README.ipynb" in files
+    assert '<ol class="lowest"><li><b>e</b>: 0.0 %' in top
+    assert top.index("01_nb · q4") < top.index("01_nb · q1") < top.index("01_nb · q2")
+    assert '<table id="students-table" class="sortable">' in page and "<script>" in page
+    assert 'data-sort="' in page.split('id="questions-table"', 1)[1]
 
 
 # ----------------------------------------------------------------- quizzes
@@ -281,6 +317,6 @@ def test_the_page_has_every_section_embedded_images_and_no_external_asset(rows, 
     assert "most common wrong answer: <b>&#x27;a&#x27;</b> (2 of 3)" in page
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) >= 4 and all(src.startswith("data:image/png;base64,") for src in images)
-    assert not re.search(r'(src|href)="(?!data:)', page)             # nothing fetched from elsewhere
+    assert not re.search(r'(src|href)="(?!data:|#)', page)          # nothing fetched from elsewhere
     # problems listed by their (true) cost, highest first
     assert page.index("has a syntax error") > page.index("handed in the release")

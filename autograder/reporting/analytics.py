@@ -6,6 +6,12 @@
   question the strong students get and the weak ones miss has a high discrimination; one
   near 0 (or below) tells them apart no better than chance, and is worth a second look.
 - :func:`scores_by`: every student's score and maximum per notebook or per part.
+- :func:`by_difficulty`: the questions, hardest (lowest mean, in % of the points) first.
+- :func:`student_summaries`: per student the points, the percentage, the notebooks not
+  handed in (of those someone in the class handed in) and the files that could not be
+  graded, for "who needs help".
+- :func:`files_not_graded`: the problems that mean a file was not graded at all
+  (unreadable, skipped by the intake, a grader error).
 
 Only work handed in counts: a notebook a student did not hand in (status ``missing``)
 is left out of its questions' figures, and a written answer waiting for a person
@@ -19,9 +25,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .results import Row
+from .results import Problem, Row
 
 NOT_HANDED_IN = {"missing"}
+#: Problem kinds that mean a file handed in was not graded at all, with a short name.
+FILE_KINDS = {
+    "unreadable": "could not be read",
+    "unsafe_zip_entry": "zip entry pointing outside the folder",
+    "no_student": "no student in the file name",
+    "unknown_notebook": "not a notebook of this course",
+    "file_too_large": "too large",
+    "zip_too_large": "zip too large",
+    "skipped_link": "symbolic link",
+    "grader_error": "the grader failed",
+}
 QUESTIONS_COLUMNS = ["part", "notebook", "grade_id", "max_score", "students", "mean", "mean_percent",
                      "full_marks_share", "discrimination", "pending"]
 
@@ -110,3 +127,74 @@ def write_questions_csv(stats: list[QuestionStat], path: Path) -> None:
             pct = None if q.mean is None or not q.max_score else 100 * q.mean / q.max_score
             w.writerow([q.part, q.notebook, q.grade_id, _num(q.max_score), q.n, _num(q.mean), _num(pct, 1),
                         _num(q.full_share), _num(q.discrimination), q.pending])
+
+
+def percent(q: QuestionStat) -> float | None:
+    """The question's mean in % of its points; None when nobody's answer is graded."""
+    return None if q.mean is None or not q.max_score else 100 * q.mean / q.max_score
+
+
+def by_difficulty(stats: list[QuestionStat]) -> list[QuestionStat]:
+    """The graded questions, hardest first: lowest mean %, then fewest at full marks, then
+    course order. Questions nobody's answer was graded for are left out."""
+    ranked = [(percent(q), q.full_share or 0.0, i, q) for i, q in enumerate(stats) if percent(q) is not None]
+    return [q for *_key, q in sorted(ranked, key=lambda t: t[:3])]
+
+
+def files_not_graded(problems: list[Problem]) -> list[Problem]:
+    """The problems of :data:`FILE_KINDS`, by kind (in that order), then student and file."""
+    order = list(FILE_KINDS)
+    return sorted((p for p in problems if p.kind in FILE_KINDS),
+                  key=lambda p: (order.index(p.kind), p.student or "", p.notebook or "", p.what))
+
+
+@dataclass
+class StudentSummary:
+    student: str
+    score: float                  # points, pending answers counted 0
+    max_score: float
+    missing: list[str]            # notebooks not handed in that someone in the class handed in
+    not_graded: list[str]         # files of theirs that could not be graded (FILE_KINDS)
+    pending: int                  # answers waiting for hand grading
+    untouched: list[str]          # notebooks handed in exactly as released
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.score / self.max_score if self.max_score else None
+
+
+def student_summaries(rows: list[Row], problems: list[Problem] = ()) -> list[StudentSummary]:
+    """One summary per student of ``rows``, by name. A notebook nobody handed in (not set
+    yet, or not in this export) is not counted as missing work."""
+    handed_in = {r.notebook for r in rows if r.status not in NOT_HANDED_IN}
+    score: dict = defaultdict(float)
+    top: dict = defaultdict(float)
+    missing: dict = defaultdict(set)
+    pending: dict = defaultdict(int)
+    for r in rows:
+        score[r.student] += r.score or 0.0
+        top[r.student] += r.max_score
+        if r.status in NOT_HANDED_IN and r.notebook in handed_in:
+            missing[r.student].add(r.notebook)
+        pending[r.student] += r.status == "manual"
+    not_graded: dict = defaultdict(list)
+    for p in files_not_graded(list(problems)):
+        if p.student:
+            not_graded[p.student].append(p.notebook or p.what)
+    untouched: dict = defaultdict(list)
+    for p in problems:
+        if p.kind == "untouched_release" and p.student:
+            untouched[p.student].append(p.notebook)
+    return [StudentSummary(s, score[s], top[s], sorted(missing[s]), not_graded[s], pending[s], sorted(untouched[s]))
+            for s in sorted(top)]
+
+
+def needing_help(summaries: list[StudentSummary], most: int = 10) -> list[StudentSummary]:
+    """The students to look at first: the lowest percentages (the bottom tenth of the
+    class, at least 3 and at most ``most``, each below the class median), lowest first."""
+    scored = sorted((s for s in summaries if s.percent is not None), key=lambda s: (s.percent, s.student))
+    if not scored:
+        return []
+    median = sorted(s.percent for s in scored)[len(scored) // 2]
+    want = min(most, max(3, math.ceil(len(scored) / 10)))
+    return [s for s in scored[:want] if s.percent < median or s.percent == 0]
