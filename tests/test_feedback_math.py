@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from autograder.course.course import REPO_ROOT
