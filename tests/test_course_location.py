@@ -143,6 +143,65 @@ def test_release_says_what_to_do_with_the_releases_tag(tmp_path):
     assert ref_note(outside, FORK) == ""
 
 
+# ------------------------------------------------------ the setup cell on Colab
+
+#: A kernel as on a fresh Colab runtime: google.colab imported, no encoder_lib anywhere
+#: (this checkout's, on PYTHONPATH or installed editable, is hidden), no proxy settings.
+FRESH_COLAB = """\
+import importlib.util, os, sys, types
+sys.modules["google.colab"] = types.ModuleType("google.colab")
+sys.path[:] = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "encoder_lib"))]
+sys.meta_path[:] = [f for f in sys.meta_path if not f.__module__.startswith("__editable__")]
+for var in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+    os.environ.pop(var, None)
+assert importlib.util.find_spec("encoder_lib") is None
+"""
+
+
+def run_cells(cells: list[str], path: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=240, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path)}}).execute()
+    return nb
+
+
+def library_repo(path: Path) -> Path:
+    """A git repository of a stand-in encoder_lib: tag spring-2027, then a later commit on
+    the branch that says it is not the release."""
+    (path / "encoder_lib").mkdir(parents=True)
+    (path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "encoder-lib"\nversion = "0.0.1"\n'
+        '[tool.setuptools]\npackages = ["encoder_lib"]\n')
+    (path / "encoder_lib" / "notebook.py").write_text(
+        "from . import RELEASE\n\ndef setup_notebook(seed):\n"
+        "    print(f'library of {RELEASE}')\n    return 'cpu'\n")
+    (path / "encoder_lib" / "__init__.py").write_text('RELEASE = "the spring-2027 release"\n')
+    git(path, "init", "-q")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "release")
+    git(path, "tag", "spring-2027")
+    (path / "encoder_lib" / "__init__.py").write_text('RELEASE = "the branch after the tag"\n')
+    git(path, "commit", "-q", "-am", "later work")
+    return path
+
+
+@pytest.mark.slow
+def test_setup_cell_on_colab_installs_the_library_at_the_release_tag(hermetic_jupyter, tmp_path):
+    repo = library_repo(tmp_path / "course")
+    target = tmp_path / "site"   # pip installs here, not into this environment
+    prepare = FRESH_COLAB + f"os.environ['PIP_TARGET'] = {str(target)!r}\nsys.path.insert(0, {str(target)!r})"
+    nb = run_cells([prepare, setup_cell(CourseLocation(repo.as_uri(), "spring-2027")), "print(DEVICE)"],
+                   tmp_path)
+    outputs = [o for c in nb.cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], outputs
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert "library of the spring-2027 release" in printed and "after the tag" not in printed
+    assert printed.rstrip().endswith("cpu")
+
+
 # --------------------------------------------- the setup cell when it cannot install
 
 class _AskForPassword(http.server.BaseHTTPRequestHandler):
@@ -169,8 +228,6 @@ def private_host():
 
 @pytest.mark.slow
 def test_setup_cell_that_cannot_install_says_what_to_do_in_one_line(hermetic_jupyter, tmp_path, private_host):
-    from nbclient import NotebookClient
-
     repo = tmp_path / "course-without-the-tag"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -185,17 +242,12 @@ def test_setup_cell_that_cannot_install_says_what_to_do_in_one_line(hermetic_jup
         "no network": ('os.environ["https_proxy"] = os.environ["HTTPS_PROXY"] = "http://127.0.0.1:9"',
                        COURSE, "this runtime has no internet"),
     }
-    # a kernel without encoder_lib (as on a fresh Colab runtime); git never prompts
-    cells = ['import os, sys, types\nsys.modules["encoder_lib"] = None\n'
-             'sys.modules["google.colab"] = types.ModuleType("google.colab")\n'
-             'for var in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):\n'
-             '    os.environ.pop(var, None)']
+    cells = [FRESH_COLAB]
     for before, location, _ in cases.values():
         cells += [before or "pass", setup_cell(location)]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=240, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_cells(cells, tmp_path)
 
+    assert not nb.cells[0].outputs, nb.cells[0].outputs
     for i, (name, (_, _, says)) in enumerate(cases.items()):
         assert not [o for o in nb.cells[1 + 2 * i].outputs if o.output_type == "error"], name
         outputs = nb.cells[2 + 2 * i].outputs
