@@ -551,7 +551,7 @@ def _prune(tree: ast.Module, tainted: set[str], needed_later: set[str],
            keep_lines: set[int]) -> dict[str, set[str]]:
     """Remove statements whose only job was to compute what is no longer read; returns,
     for each name whose binding was removed, the names its value read."""
-    removed_defs: dict[str, set[str]] = {}
+    removed_defs: dict[str, list[tuple[int, set[str]]]] = {}
     cell_names = bound_names(tree)
     defs: dict[str, set[str]] = {}              # name -> names its values in this cell were made from
     for st in _statements(tree):
@@ -615,19 +615,20 @@ def _prune(tree: ast.Module, tainted: set[str], needed_later: set[str],
             for s in stmts:
                 if dead(s):
                     removed = True
+                    line = getattr(s, "lineno", 0)
                     if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                        removed_defs.setdefault(s.name, set())
+                        removed_defs.setdefault(s.name, []).append((line, set()))
                     elif isinstance(s, (ast.Import, ast.ImportFrom)):
                         for n in bound_names(ast.Module(body=[s], type_ignores=[])):
-                            removed_defs.setdefault(n, set())
+                            removed_defs.setdefault(n, []).append((line, set()))
                     elif isinstance(s, ast.Expr):
                         for n in loaded_names(s) & cell_names:
-                            removed_defs.setdefault(n, set()).update(loaded_names(s) - {n})
+                            removed_defs.setdefault(n, []).append((line, loaded_names(s) - {n}))
                     else:
                         targets = s.targets if isinstance(s, ast.Assign) else [s.target]
                         for t in targets:
                             for n in _target_names(t) | {_stores_root(t)} - {None}:
-                                removed_defs.setdefault(n, set()).update(loaded_names(s.value))
+                                removed_defs.setdefault(n, []).append((line, loaded_names(s.value)))
                     continue
                 for part in ("body", "orelse", "finalbody"):
                     block = getattr(s, part, None)
@@ -673,16 +674,19 @@ def _statements(tree: ast.AST):
             todo.extend(h.body)
 
 
-def _roots(names: set[str], removed: dict[str, set[str]]) -> list[str]:
-    """``names`` with every removed binding replaced by the names its value read."""
-    out, seen, todo = set(), set(), list(names)
+def _roots(names: set[str], removed: dict[str, list[tuple[int, set[str]]]], line: int) -> list[str]:
+    """``names`` (read at ``line``) with every removed binding before that line replaced by
+    the names its value read; a removed name with no binding before the line is left out."""
+    out, seen, todo = set(), set(), [(n, line) for n in names]
     while todo:
-        n = todo.pop()
-        if n in seen:
+        n, at = todo.pop()
+        if (n, at) in seen:
             continue
-        seen.add(n)
+        seen.add((n, at))
         if n in removed:
-            todo.extend(removed[n])
+            for where, reads in removed[n]:
+                if where < at:
+                    todo.extend((r, where) for r in reads)
         else:
             out.add(n)
     return sorted(out - set(dir(builtins)))
@@ -717,7 +721,8 @@ class _FillInputs(ast.NodeTransformer):
 
 
 # ------------------------------------------------------------------ entry point
-def make_probes(grade_id: str, source: str, tainted: set[str], needed_later: set[str] = frozenset()) -> Probes:
+def make_probes(grade_id: str, source: str, tainted: set[str], needed_later: set[str] = frozenset(),
+                other_tests: set[str] = frozenset()) -> Probes:
     """The reference and student probes of one test cell (see the module docstring)."""
     try:
         tree = ast.parse(source)
@@ -737,10 +742,13 @@ def make_probes(grade_id: str, source: str, tainted: set[str], needed_later: set
         t = copy.deepcopy(tree)
         rewriter = _Rewriter(student, cell_tainted, hidden, keep_lines, local)
         t = rewriter.visit(t)
-        removed: dict[str, set[str]] = {}
+        removed: dict[str, list] = {}
         if student:
             removed = _prune(t, cell_tainted, set(needed_later), keep_lines)
-            inputs = {k: _roots(v, removed) for k, v in rewriter.inputs.items()}
+            # an input named by another test cell may be pruned there: not compared
+            foreign = set(other_tests) - bound_names(tree)
+            inputs = {k: [n for n in _roots(v, removed, rewriter.sites[k].line) if n not in foreign]
+                      for k, v in rewriter.inputs.items()}
         t = _FillInputs(inputs, rewriter.messages, set(removed) - bound_names(t)).visit(t)
         _mark_hidden(t, hidden)
         ast.fix_missing_locations(t)
@@ -835,11 +843,18 @@ def notebook_probes(nb) -> dict[str, Probes]:
                 continue
             acc = reads | (acc - binds)
     later_reads.reverse()
+    test_names: set[str] = set()
+    for cell in cells:
+        if is_test(cell):
+            try:
+                test_names |= bound_names(parse_cell(_source(cell)))
+            except SyntaxError:
+                pass
     out = {}
     for i, cell in enumerate(cells):
         if is_test(cell):
             gid = cell["metadata"]["nbgrader"]["grade_id"]
-            out[gid] = make_probes(gid, _source(cell), taint.get(i, set()), later_reads[i])
+            out[gid] = make_probes(gid, _source(cell), taint.get(i, set()), later_reads[i], test_names)
     shown = _released_text(cells)
     for probes in out.values():
         probes.hidden_literals = [lit for lit in probes.hidden_literals if lit not in shown]
