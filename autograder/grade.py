@@ -144,7 +144,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             sub_dir = state / "submitted" / student / part
             shutil.rmtree(sub_dir, ignore_errors=True)
             sub_dir.mkdir(parents=True)
-            notes, unreadable, ok, review = {}, [], [], {}
+            notes, unreadable, ok, review, answers = {}, [], [], {}, {}
             for nb, cand in sorted(cands.items()):
                 release = master.release_notebook(part, nb)
                 fixed, found = repair(cand.raw, release)
@@ -157,6 +157,8 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
                 ok.append(nb)
                 # code only cheating needs, read here in the grader, never run (report: NEEDS REVIEW)
                 review[nb] = [asdict(f) for f in scan_notebook(fixed, release)]
+                answers[nb] = {c.metadata["nbgrader"]["grade_id"]: hashlib.sha256(c.source.encode()).hexdigest()[:16]
+                               for c in fixed.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
             files = {nb: {"origin": c.origin, "sha256": c.sha256} for nb, c in sorted(cands.items())}
             # by content: the same bytes under another file or export name are up to date
             contents = {nb: f["sha256"] for nb, f in files.items()}
@@ -166,7 +168,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             key = f"{student}/{part}"
             jobs.append({
                 "key": key, "student": student, "assignment": part, "notebooks": ok,
-                "expected": expected, "unreadable": unreadable, "repair": notes, "needs_review": review,
+                "expected": expected, "unreadable": unreadable, "repair": notes, "needs_review": review, "answers": answers,
                 "files": files,
                 "submitted_dir": str(sub_dir), "release_dir": str(master.release_dir(part)),
                 "fingerprint": fingerprint,
@@ -225,7 +227,7 @@ def _intake_problems(intake, students: set[str]) -> list:
 def grade(args: argparse.Namespace) -> int:
     from .intake.intake import DEFAULT_PATTERN, collect
     from .master import build_master
-    from .reporting.hand_grades import apply_hand_grades
+    from .reporting.hand_grades import apply_hand_grades, stale_hand_grades
     from .reporting.merge import merge_gradebooks, write_grades_csv, write_totals_csv
     from .sandbox.pool import run_jobs
     from .reporting.report import build
@@ -233,7 +235,7 @@ def grade(args: argparse.Namespace) -> int:
     from .reporting.results import job_rows
     from .sandbox.reference import ReferenceError, reference_jobs, reference_root, store_reference
     from .sandbox.sandbox import Limits, SandboxPlan
-    from .intake.unreadable import write_unreadable_feedback
+    from .intake.unreadable import write_skipped_feedback, write_unreadable_feedback
 
     t0 = time.monotonic()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -326,11 +328,16 @@ def grade(args: argparse.Namespace) -> int:
     problems = _intake_problems(intake, students) + problems
     merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
     rows = apply_hand_grades(rows, out / "gradebook.db")   # what formgrader saved there
+    answers = {(j["student"], j["assignment"], nb, gid): digest for j in jobs
+               for nb, cells in j.get("answers", {}).items() for gid, digest in cells.items()}
+    problems += stale_hand_grades(out / "gradebook.db", answers, state / "hand_grades_seen.json")
     write_grades_csv(rows, out / "grades.csv")
     from .reporting.late import apply_deadlines
     late, late_lines = apply_deadlines(out, deadlines, stamps, rows)
     write_totals_csv(rows, parts, out / "totals.csv", late)
     write_unreadable_feedback(jobs, master.layout)
+    write_skipped_feedback(intake, nb_part, out, {(j["student"], nb) for j in jobs for nb in j["notebooks"]},
+                           master.layout)
 
     notebooks = [nb for a in parts for nb in master.notebooks(a)]
     header = {

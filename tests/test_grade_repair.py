@@ -131,3 +131,44 @@ def test_colab_saved_notebook_is_read_with_its_answers(release, perfect):
     assert ids(nb) == ids(release)
     assert cell(nb, "ex_embed").source == cell(perfect, "ex_embed").source
     nbformat.validate(nb)
+
+
+def test_another_courses_notebook_under_this_name_is_reported_not_graded(release):
+    other = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Week 3: linear regression"),
+        nbformat.v4.new_code_cell("import numpy as np\nX = np.random.rand(10, 2)"),
+        nbformat.v4.new_code_cell("def fit(X, y):\n    return np.linalg.lstsq(X, y, rcond=None)[0]")])
+    fixed, notes = repair(to_bytes(other), release)
+    assert fixed is None and "other_notebook" in kinds(notes)
+    assert any("not this course's notebook" in n.detail and n.fatal for n in notes)
+
+
+def test_a_heavily_edited_notebook_of_this_course_is_still_graded(release, perfect):
+    nb = copy.deepcopy(perfect)
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"][:4]      # most cells deleted
+    fixed, notes = repair(to_bytes(nb), release)
+    assert fixed is not None and "deleted_cells" in kinds(notes) and "other_notebook" not in kinds(notes)
+
+
+def test_flipped_test_flags_are_set_back_and_named(release, perfect):
+    nb = copy.deepcopy(perfect)
+    meta = cell(nb, "test_quiz_1").metadata["nbgrader"]
+    meta.update(solution=True, locked=False, points=50)
+    fixed, notes = repair(to_bytes(nb), release)
+    assert cell(fixed, "test_quiz_1").metadata["nbgrader"] == cell(release, "test_quiz_1").metadata["nbgrader"]
+    assert "metadata_changed" in kinds(notes)
+
+
+def test_a_skipped_oversized_file_gets_a_feedback_page(tmp_path):
+    from autograder.intake.intake import IntakeNote
+    from autograder.intake.unreadable import write_skipped_feedback
+
+    class Intake:
+        notes = [IntakeNote("zoe", "zoe/01_tokens_to_vectors.ipynb", "file_too_large",
+                            "'01_tokens_to_vectors.ipynb' is larger than 50 MB; skipped", NB),
+                 IntakeNote("ada", "ada/01_tokens_to_vectors.ipynb", "file_too_large", "too large", NB)]
+
+    pages = write_skipped_feedback(Intake(), {NB: PART}, tmp_path, graded={("ada", NB)})
+    assert [p.relative_to(tmp_path).as_posix() for p in pages] == [f"feedback/zoe/{PART}/{NB}.html"]
+    text = pages[0].read_text()
+    assert "larger than 50 MB" in text and "Clear Outputs" in text

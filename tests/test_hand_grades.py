@@ -101,6 +101,17 @@ def test_hand_grade_reaches_grades_totals_and_report_and_survives_a_regrade(grad
     written = next(r for r in rows_of(out / "grades.csv") if r["student"] == "ada" and r["grade_id"] == WRITTEN)
     assert (written["score"], written["status"]) == ("2", "hand-graded")
     assert float({r["student"]: r for r in rows_of(out / "totals.csv")}["ada"]["total"]) == auto_total + 2
+    assert "graded by hand (the hand grade" not in (out / "report.txt").read_text()   # the answer is the same
+
+    # ... and when the graded answer itself changed, the report asks for a second look
+    answer = next(c for c in changed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == WRITTEN)
+    answer.source += "\n\nEdit: a second thought added after the deadline."
+    (subs / "ada" / f"{NB}.ipynb").write_bytes(to_bytes(changed))
+    fourth = grade(subs, out, "--quiet")
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    report = (out / "report.txt").read_text()
+    assert f"cell '{WRITTEN}': the answer was changed after it was graded by hand" in report
+    assert f"look at ada / {NB}" in report
 
 
 @pytest.mark.slow

@@ -158,6 +158,9 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
     rel = [c for c in release.cells]
     rel_by_id = {_nbg(c)["grade_id"]: c for c in rel if _nbg(c).get("grade_id")}
     order = [gid for gid in (_nbg(c).get("grade_id") for c in rel) if gid]
+    foreign = _other_notebook(cells, release)
+    if foreign:
+        return None, notes + [Note("other_notebook", foreign, fatal=True)]
 
     # unknown grade ids (not in the release) lose their metadata
     for cell in cells:
@@ -262,6 +265,26 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
     nb = new_notebook(cells=cells, metadata=dict(release.metadata))
     nbformat.validate(nb)
     return nb, notes
+
+
+#: Share of the release's cells a file must hold to be taken for this notebook.
+MIN_SHARED = 0.2
+
+
+def _other_notebook(cells: list, release: nbformat.NotebookNode) -> str:
+    """Why the file is not this course's notebook ('' when it is): it holds none of the
+    release's graded cells and few of its read-only cells and texts (another course's
+    notebook, or another notebook of this one, saved under this name)."""
+    ids = {_nbg(c).get("grade_id") for c in release.cells if _nbg(c).get("grade_id")}
+    if {_nbg(c).get("grade_id") for c in cells} & ids:
+        return ""
+    texts = {_visible(c.source) for c in release.cells if c.source.strip()}
+    shared = sum(1 for c in cells if c.source.strip() and _visible(c.source) in texts)
+    if shared >= MIN_SHARED * len(texts):
+        return ""
+    return (f"this is not this course's notebook: it holds none of its {len(ids)} graded cells and only "
+            f"{shared} of its {len(texts)} cells (another course's notebook, or the wrong file, saved "
+            "under this name?)")
 
 
 def _visible(source: str) -> str:

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from .results import Row
+from .results import Problem, Row
 
 #: Status of a question whose score a person set (a written answer, or an override).
 HAND_GRADED = "hand-graded"
@@ -58,6 +58,38 @@ def apply_hand_grades(rows: list[Row], db: Path) -> list[Row]:
         if comment:
             r = replace(r, comment=comment)
         out.append(r)
+    return out
+
+
+def stale_hand_grades(db: Path, answers: dict[tuple[str, str, str, str], str], seen: Path) -> list[Problem]:
+    """Hand grades given to an answer that has changed since: a student handed in a new
+    version, nbgrader kept the score. ``answers`` maps each question to a hash of the
+    answer cell graded now; ``seen`` (JSON, kept between runs) records, for every hand grade,
+    the answer it was first seen with. A hand grade the instructor changes is taken as a
+    fresh look (its answer is recorded again)."""
+    import json
+
+    try:
+        record = json.loads(Path(seen).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    out = []
+    for key, (manual, comment) in sorted(hand_grades(db).items()):
+        answer = answers.get(key)
+        if answer is None:
+            continue
+        name = "/".join(key)
+        old = record.get(name)
+        if old is None or old.get("score") != manual or old.get("comment") != comment:
+            record[name] = {"score": manual, "comment": comment, "answer": answer}
+        elif old.get("answer") != answer:
+            student, part, notebook, grade_id = key
+            out.append(Problem(student, notebook, "hand_grade_stale",
+                               f"cell '{grade_id}': the answer was changed after it was graded by hand "
+                               f"(the hand grade {manual if manual is not None else ''} was kept): look at it "
+                               "again in formgrader", 0.0, (grade_id,)))
+    Path(seen).parent.mkdir(parents=True, exist_ok=True)
+    Path(seen).write_text(json.dumps(record, indent=1), encoding="utf-8")
     return out
 
 

@@ -122,7 +122,7 @@ def build(rows: list[Row], problems: list[Problem], notebooks: list[str], *, hea
         out.append(f"  {len(manual)} written answer(s) wait for manual grading "
                    f"(nbgrader formgrader on {files.get('gradebook', 'the gradebook')}).")
     flagged = sorted({(p.student, p.notebook) for p in errors
-                      if p.kind in ("grader_error", "tampering", "manual_review")})
+                      if p.kind in ("grader_error", "tampering", "manual_review", "hand_grade_stale")})
     for s, nb in flagged:
         out.append(f"  look at {s} / {nb} (flagged above)")
     to_read: dict = {}

@@ -42,7 +42,7 @@ SEVERITY = {
     "cell_timeout": "error", "notebook_time_limit": "error", "gave_up": "error", "tampering": "error",
     "answer_error": "error", "unsafe_zip_entry": "error", "no_student": "error",
     "unknown_notebook": "error", "file_too_large": "error", "zip_too_large": "error",
-    "deleted_cells": "error", "manual_review": "error", "cell_type_changed": "error", "metadata_changed": "error",
+    "deleted_cells": "error", "other_notebook": "error", "hand_grade_stale": "error", "manual_review": "error", "cell_type_changed": "error", "metadata_changed": "error",
     "kernel_start_failed": "error", "needs_review": "error",
     "stray_processes": "error", "broken_cell": "error", "untouched_release": "error",
     "output_truncated": "note", "stderr_in_test": "note", "renamed": "note", "ignored_file": "note",
