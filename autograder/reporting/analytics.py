@@ -30,7 +30,7 @@ from .results import Problem, Row
 NOT_HANDED_IN = {"missing"}
 #: Problem kinds that mean a file handed in was not graded at all, with a short name.
 FILE_KINDS = {
-    "unreadable": "could not be read",
+    "unreadable": "could not be read, or not this course's notebook",
     "unsafe_zip_entry": "zip entry pointing outside the folder",
     "no_student": "no student in the file name",
     "unknown_notebook": "not a notebook of this course",
