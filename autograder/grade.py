@@ -276,6 +276,7 @@ def grade(args: argparse.Namespace) -> int:
     else:
         parts = sorted({c.assignment for s in intake.students.values() for c in s.values()})
     jobs = _prepare_jobs(intake, master, state, out, args, parts)
+    t_intake = time.monotonic()
     todo = [j for j in jobs if j["notebooks"] and (args.redo or not _up_to_date(j))]
 
     workers = max(1, min(args.workers or cores(), len(todo) or 1))
@@ -313,10 +314,12 @@ def grade(args: argparse.Namespace) -> int:
         except ReferenceError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+    t_reference = time.monotonic()
     run_jobs(sorted(todo, key=lambda j: -len(j["notebooks"])), ctx, workers, state, job_limit, done)
     if bar is not None:
         bar.close()
     grade_s = time.monotonic() - t_grade
+    t_graded = time.monotonic()
 
     rows, problems = [], []
     for job in jobs:
@@ -366,6 +369,12 @@ def grade(args: argparse.Namespace) -> int:
                     {"students": header["students"], "parts": header["parts"]})
     save_run(state, master, parts, jobs, plan, problems[:len(problems) - len(job_problems)],
              [e for e in entries if e["student"] in students])
+    # where the time went (bench/grade_speed.py prints it per notebook)
+    (state / "timing.json").write_text(json.dumps({
+        "intake_s": round(t_intake - t0, 2), "reference_s": round(t_reference - t_grade, 2),
+        "grading_s": round(t_graded - t_reference, 2),
+        "results_and_reports_s": round(time.monotonic() - t_graded, 2),
+        "notebooks": n_notebooks, "workers": workers}), encoding="utf-8")
     if not args.quiet:
         print(text)
     return 0

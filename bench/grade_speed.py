@@ -16,7 +16,9 @@ the rest as released (clean files, so plain nbgrader can grade every one of them
 The master course and the reference run of the solutions are made before the timing (a
 warm-up grading of one student), as they are after any first run of a course version.
 Prints seconds per notebook, notebooks per minute, the ratios plain / ours and which
-sandbox mode ours ran in. Numbers, not tests: nothing here asserts a speed.
+sandbox mode ours ran in, then where one notebook's time goes in ours (intake, scratch
+course, kernel start, each class of cell, verdicts, feedback, merge). Numbers, not tests:
+nothing here asserts a speed.
 """
 from __future__ import annotations
 
@@ -90,6 +92,47 @@ def time_ours(folder: Path, work: Path, workers: int) -> tuple[float, float, str
     return elapsed, os.getloadavg()[0], workers_line
 
 
+def breakdown(out: Path) -> str:
+    """Where one notebook's grading time goes, on average, in a run of ours (one worker)."""
+    import json
+
+    run = json.loads((out / ".state" / "timing.json").read_text())
+    n = max(1, run["notebooks"])
+    jobs = [json.loads(p.read_text()) for p in (out / ".state" / "results").rglob("*.json")]
+    total: dict[str, float] = {}
+    for job in jobs:
+        for key in ("course_s", "autograde_s", "feedback_s", "collect_s"):
+            total[key] = total.get(key, 0.0) + (job.get(key) or 0.0)
+        for nb in job.get("notebooks_timing", []):
+            for key, value in nb.items():
+                if key != "notebook":
+                    total[key] = total.get(key, 0.0) + value
+    execute = total.get("execute_s", 0.0)
+    rows = [
+        ("intake: read, repair and scan the files", run["intake_s"]),
+        ("scratch nbgrader course and gradebook per job", total.get("course_s", 0.0)),
+        ("sandbox and kernel start (imports before the first cell)", total.get("kernel_start_s", 0.0)),
+        ("setup cell (course library imports)", total.get("cells_setup_s", 0.0)),
+        ("read-only course cells (data, models, training, plots)", total.get("cells_course_s", 0.0)),
+        ("students' answer cells", total.get("cells_answer_s", 0.0)),
+        ("test cells as probes", total.get("cells_test_s", 0.0) - total.get("judge_s", 0.0)),
+        ("verdicts judged in the grader", total.get("judge_s", 0.0)),
+        ("probes and reference loaded", total.get("load_probes_s", 0.0)),
+        ("rest of the kernel's life (restarts, shutdown)",
+         execute - sum(total.get(k, 0.0) for k in ("kernel_start_s", "cells_setup_s", "cells_course_s",
+                                                     "cells_answer_s", "cells_test_s", "load_probes_s"))),
+        ("rest of nbgrader autograde (its own steps, gradebook)", total.get("autograde_s", 0.0) - execute),
+        ("feedback pages", total.get("feedback_s", 0.0)),
+        ("results read back from the job's gradebook", total.get("collect_s", 0.0)),
+        ("merge, CSVs and reports", run["results_and_reports_s"]),
+    ]
+    lines = [f"breakdown of one notebook's grading, ours with 1 worker (mean of {n} notebooks):"]
+    lines += [f"  {name:<58} {seconds / n:6.2f} s" for name, seconds in rows]
+    lines.append(f"  {'(the whole run, divided by the notebooks)':<58} "
+                 f"{(run['intake_s'] + run['grading_s'] + run['results_and_reports_s']) / n:6.2f} s")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, default=6)
@@ -114,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             if wall is not None:
                 print(f"{name:<52} {wall:8.1f} {wall / n:11.2f} {60 * n / wall:14.1f} {load:5.1f}")
         print(f"ours: {how}")
+        print()
+        print(breakdown(work / "ours1"))
         if plain is not None:
             print(f"speed-up plain / ours, 1 worker: {plain / one:.2f}x; default workers: {plain / ours:.2f}x")
         print("(load: the 1-minute load average at the end of each run; other work on the machine "

@@ -61,6 +61,16 @@ def is_test_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
+def _cell_class(cell) -> str:
+    """"setup", "test", "answer" (a student's cell) or "course" (a read-only course cell)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("grade_id") == "setup":
+        return "setup"
+    if is_test_cell(cell):
+        return "test"
+    return "course" if meta.get("locked") and not meta.get("solution") else "answer"
+
+
 def grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
@@ -82,6 +92,7 @@ class SandboxedExecute(Execute):
                                      "probes and reference reports, and where reference reports go"
                             ).tag(config=True)
     events_file = Unicode("", help="JSON-lines file for the report's events.").tag(config=True)
+    timing_file = Unicode("", help="JSON-lines file: where each notebook's grading time went").tag(config=True)
     kernel_uid = Integer(-1, help="uid the kernel runs as (-1: its own); its stray "
                                   "processes are killed after each cell").tag(config=True)
     runtime_dir = Unicode("", help="the folder shared with the sandbox (ipc sockets); emptied "
@@ -98,12 +109,17 @@ class SandboxedExecute(Execute):
         self._deadline = monotonic() + self.notebook_timeout
         self._last_limit_was_cell = True
         self._records: dict[int, list[dict]] = {}
+        self._timing: dict[str, float] = {}
+        started = monotonic()
         self._load_probes()
+        self._add_time("load_probes_s", monotonic() - started)
         try:
             run_sync(self._async_run_notebook)()
         finally:
+            self._add_time("execute_s", monotonic() - started)
             self._write_events()
             self._write_reference()
+            self._write_timing()
         self.set_widgets_metadata()
         return self.nb, self.resources
 
@@ -128,7 +144,9 @@ class SandboxedExecute(Execute):
                     self._mark_not_run(cell, gave_up)
                     continue
                 try:
+                    ran = monotonic()
                     await self._async_run_cell(cell, index, execution_count=self.code_cells_executed + 1)
+                    self._add_time(f"cells_{_cell_class(cell)}_s", monotonic() - ran)
                     if not is_test_cell(cell):
                         self._note_error(cell, index)
                     self._reap(index)
@@ -176,6 +194,13 @@ class SandboxedExecute(Execute):
 
     # ------------------------------------------------------------- kernels
     async def _async_boot(self) -> None:
+        started = monotonic()
+        try:
+            await self._async_boot_kernel()
+        finally:
+            self._add_time("kernel_start_s", monotonic() - started)
+
+    async def _async_boot_kernel(self) -> None:
         await self._async_clear_uid()
         self._empty_runtime_dir()
         self.km = self.create_kernel_manager()
@@ -395,6 +420,16 @@ class SandboxedExecute(Execute):
         frames = re.findall(r"line \d+, in (\w+)", ANSI.sub("", "\n".join(error.get("traceback", []))))
         return next((f for f in reversed(frames) if f in names), None)
 
+    def _add_time(self, what: str, seconds: float) -> None:
+        self._timing[what] = self._timing.get(what, 0.0) + seconds
+
+    def _write_timing(self) -> None:
+        if not self.timing_file:
+            return
+        notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
+        with open(self.timing_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"notebook": notebook, **{k: round(v, 3) for k, v in self._timing.items()}}) + "\n")
+
     def _write_reference(self) -> None:
         if self._mode == "reference" and self._reference_out:
             with open(self._reference_out, "w", encoding="utf-8") as f:
@@ -434,7 +469,9 @@ class SandboxedExecute(Execute):
             reference = self._reference_records[probes.grade_id]
         else:
             reference = self._reference.get(probes.grade_id, [])
+        judged = monotonic()
         verdict = judge(probes, reference, records, error, token)
+        self._add_time("judge_s", monotonic() - judged)
         if verdict.passed and any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
             self._event("stderr_in_test", index, "the test's code wrote to stderr (warnings): the verdict "
                                                  "does not depend on the output, so it cost nothing")

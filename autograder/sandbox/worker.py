@@ -121,6 +121,8 @@ class Worker:
         from nbgrader.converters import Autograde, GenerateFeedback
         from nbgrader.coursedir import CourseDirectory
 
+        self._t_job = time.monotonic()
+
         student, assignment = job["student"], job["assignment"]
         course = self.base / "course"
         shutil.rmtree(course, ignore_errors=True)
@@ -139,6 +141,8 @@ class Worker:
         shutil.copyfile(self.master / "gradebook.db", gradebook)
         events = self.base / "events.jsonl"
         events.unlink(missing_ok=True)
+        timing = self.base / "timing.jsonl"
+        timing.unlink(missing_ok=True)
         for stale in self.runtime.iterdir():   # sockets and connection files of old kernels
             stale.unlink(missing_ok=True)
 
@@ -190,8 +194,13 @@ class Worker:
         self._export(job, course, feedback_ok)
         result = self._collect(job, gradebook, autograded, events, error)
         self._mark_pending(job, result)
-        self.timing = {"autograde_s": round(t_autograded - t_start, 2),
-                       "feedback_s": round(t_feedback - t_autograded, 2)}
+        t_collected = time.monotonic()
+        self.timing = {"course_s": round(t_start - self._t_job, 2),
+                       "autograde_s": round(t_autograded - t_start, 2),
+                       "feedback_s": round(t_feedback - t_autograded, 2),
+                       "collect_s": round(t_collected - t_feedback, 2),
+                       "notebooks_timing": [json.loads(l) for l in timing.read_text().splitlines()]
+                       if timing.is_file() else []}
         return result
 
     def _write_probe_context(self, job: dict, submitted: Path) -> None:
@@ -267,6 +276,7 @@ class Worker:
         c.SandboxedExecute.iopub_timeout = 15
         c.SandboxedExecute.shutdown_kernel = "immediate"
         c.SandboxedExecute.events_file = str(events)
+        c.SandboxedExecute.timing_file = str(self.base / "timing.jsonl")
         c.SandboxedExecute.probe_context = str(self.base / "probe_context.json")
         uid = self.plan.kernel_uid(self.uid_slot)
         c.SandboxedExecute.kernel_uid = -1 if uid is None else uid
