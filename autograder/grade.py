@@ -51,7 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="folder or .zip of submissions (default: the bundled demo cohort)")
     p.add_argument("--out", type=Path, default=Path("grading_out"), help="output folder")
     p.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
-    p.add_argument("--shard", default="1/1", help="grade only share i of n of the students, e.g. 2/3")
+    p.add_argument("--shard", default="1/1",
+                   help="grade only share i of n of the students, e.g. 2/3; 'env' takes it from a scheduler's "
+                        "job array (Slurm's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or a Kubernetes "
+                        "indexed Job's JOB_COMPLETION_INDEX with AUTOGRADER_SHARDS)")
     p.add_argument("--redo", action="store_true", help="grade again what is already graded")
     p.add_argument("--pattern", default=None,
                    help="regex whose 'student' group finds the student in a flat file name "
@@ -77,6 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quiet", action="store_true", help="do not print the report")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    if args.shard == "env":
+        try:
+            args.shard = shard_from_env(os.environ)
+        except ValueError as err:
+            p.error(str(err))
     try:
         i, n = (int(x) for x in args.shard.split("/"))
         if not 1 <= i <= n:
@@ -87,6 +95,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.notebook_timeout <= 0:
         args.notebook_timeout = max(300, 4 * args.timeout)
     return args
+
+
+def shard_from_env(env) -> str:
+    """``i/n`` from a scheduler's job array: a Slurm array task (``SLURM_ARRAY_TASK_ID``, counted
+    from ``SLURM_ARRAY_TASK_MIN``, of ``SLURM_ARRAY_TASK_COUNT``) or a Kubernetes indexed Job
+    (``JOB_COMPLETION_INDEX`` from 0, of ``AUTOGRADER_SHARDS``, which the Job sets to its
+    completions)."""
+    try:
+        if "SLURM_ARRAY_TASK_ID" in env:
+            first = int(env.get("SLURM_ARRAY_TASK_MIN", "0"))
+            return f"{int(env['SLURM_ARRAY_TASK_ID']) - first + 1}/{int(env['SLURM_ARRAY_TASK_COUNT'])}"
+        if "JOB_COMPLETION_INDEX" in env:
+            return f"{int(env['JOB_COMPLETION_INDEX']) + 1}/{int(env['AUTOGRADER_SHARDS'])}"
+    except (KeyError, ValueError):
+        pass
+    raise ValueError("--shard env needs a job array's variables: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT "
+                     "(Slurm, sbatch --array), or JOB_COMPLETION_INDEX and AUTOGRADER_SHARDS (a Kubernetes "
+                     "indexed Job)")
 
 
 def in_shard(student: str, i: int, n: int) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.course.cohort import submission, to_bytes
 from autograder.course.course import REPO_ROOT
-from autograder.grade import in_shard
+from autograder.grade import in_shard, parse_args
 from autograder.reporting.merge import GRADES_COLUMNS
 
 PART, NB = "part1_representations", "01_tokens_to_vectors"
@@ -37,6 +37,25 @@ def test_shards_split_students_deterministically():
     assert sorted(sum(shares, [])) == students
     assert all(len(share) > 40 for share in shares)
     assert shares[0] == [s for s in students if in_shard(s, 1, 3)]
+
+
+def test_a_job_arrays_task_grades_its_share(monkeypatch):
+    for var in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX",
+                "AUTOGRADER_SHARDS"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SystemExit):                       # no job array: a clear error
+        parse_args(["--shard", "env"])
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "2")        # sbatch --array=0-2: tasks 0, 1, 2
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "0")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "3")
+    args = parse_args(["--shard", "env"])
+    assert (args.shard_i, args.shard_n) == (3, 3)
+    for var in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "0")       # a Kubernetes indexed Job of 4 completions
+    monkeypatch.setenv("AUTOGRADER_SHARDS", "4")
+    args = parse_args(["--shard", "env"])
+    assert (args.shard_i, args.shard_n) == (1, 4)
 
 
 @pytest.fixture(scope="module")
