@@ -146,10 +146,10 @@ def test_shards_graded_apart_combine_into_the_whole_class(graded):
     assert "CLASS TABLE" in (combined / "report.txt").read_text()
 
 
-def _grading_processes(marker: str) -> list[str]:
-    """Command lines of live processes that belong to a grading run whose paths hold ``marker``
-    (workers) or that run a grading kernel."""
-    out = []
+def _grading_processes(marker: str) -> dict[int, str]:
+    """pid -> command line of the live processes that belong to a grading run whose paths
+    hold ``marker`` (workers) or that run a grading kernel."""
+    out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -158,8 +158,9 @@ def _grading_processes(marker: str) -> list[str]:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != "Z" and (marker in cmd or "kernel_boot.py" in cmd):
-            out.append(cmd)
+        ours = str(Path(sys.executable).parent) in cmd          # run by this test's Python
+        if state != "Z" and (marker in cmd or ("kernel_boot.py" in cmd and ours)):
+            out[int(pid)] = cmd
     return out
 
 
@@ -175,12 +176,13 @@ def test_stopping_a_run_says_how_to_resume_and_leaves_no_process(tmp_path, how):
     (tmp_path / "subs" / "ada").mkdir(parents=True)
     (tmp_path / "subs" / "ada" / f"{NB}.ipynb").write_bytes(to_bytes(nb))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    marker = str(tmp_path / "out")
+    before = set(_grading_processes(marker))          # other grading runs' kernels are not ours
     proc = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(tmp_path / "subs"), "--out",
                              str(tmp_path / "out"), "--no-progress", "--quiet", "--timeout", "600"],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    marker = str(tmp_path / "out")
     deadline = time.monotonic() + 600
-    while not any("kernel_boot.py" in c for c in _grading_processes(marker)) or \
+    while not any("kernel_boot.py" in c for p, c in _grading_processes(marker).items() if p not in before) or \
             not (tmp_path / "out" / ".state" / "workers").is_dir():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.5)
@@ -190,7 +192,7 @@ def test_stopping_a_run_says_how_to_resume_and_leaves_no_process(tmp_path, how):
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err and "run the same command again" in err.lower().replace("\n", " ")
     for _ in range(20):
-        left = [c for c in _grading_processes(marker)]
+        left = [c for p, c in _grading_processes(marker).items() if p not in before]
         if not left:
             break
         time.sleep(0.5)
