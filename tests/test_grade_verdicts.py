@@ -406,3 +406,38 @@ def test_cheats_are_listed_for_review_and_honest_work_is_not(graded):
         assert f"{student} / {NB1}" in review, (student, review[:2000])
     for student in ("perfect", "blank", "own_output_is_a_hidden_line"):
         assert f"{student} / {NB1}" not in review, (student, review[:2000])
+
+
+@pytest.mark.slow
+def test_every_planted_alternative_keeps_full_marks_under_make_grade(tmp_path):
+    """Each correct alternative of the planted corpus (another style of answer), handed in
+    as the only change to a perfect notebook and graded by ``make grade``: every autograded
+    question at full marks. The planted-bug runner checks the same in one process; this
+    checks the probes and the judge (an alternative that draws random numbers in another
+    order must not be failed as "other inputs")."""
+    import json
+
+    students = {}
+    for path in sorted((REPO_ROOT / "tests" / "planted").glob("*.json")):
+        corpus = json.loads(path.read_text())
+        for v in corpus["variants"]:
+            if v["kind"] != "alternative":
+                continue
+            nb = submission(corpus["assignment"], corpus["notebook"])
+            _cell(nb, v["grade_id"]).source = v["source"]
+            folder = tmp_path / "in" / f"alt_{v['id']}"
+            folder.mkdir(parents=True)
+            (folder / f"{corpus['notebook']}.ipynb").write_bytes(to_bytes(nb))
+            students[f"alt_{v['id']}"] = corpus["notebook"]
+    assert len(students) >= 25
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out",
+                           str(tmp_path / "out"), "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=3000)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    with open(tmp_path / "out" / "grades.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if students.get(r["student"]) == r["notebook"]
+                and r["status"] != "manual"]
+    assert {r["student"] for r in rows} == set(students)
+    lost = [(r["student"], r["grade_id"], r["status"]) for r in rows if float(r["score"] or 0) != float(r["max_score"])]
+    assert not lost, lost
