@@ -425,10 +425,11 @@ def test_every_planted_alternative_keeps_full_marks_under_make_grade(tmp_path):
                 continue
             nb = submission(corpus["assignment"], corpus["notebook"])
             _cell(nb, v["grade_id"]).source = v["source"]
-            folder = tmp_path / "in" / f"alt_{v['id']}"
+            student = f"alt{len(students):02d}-{v['id'].strip('_').replace('_', '-')}"
+            folder = tmp_path / "in" / student
             folder.mkdir(parents=True)
             (folder / f"{corpus['notebook']}.ipynb").write_bytes(to_bytes(nb))
-            students[f"alt_{v['id']}"] = corpus["notebook"]
+            students[student] = corpus["notebook"]
     assert len(students) >= 25
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out",
