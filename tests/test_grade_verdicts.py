@@ -442,3 +442,24 @@ def test_every_planted_alternative_keeps_full_marks_under_make_grade(tmp_path):
     assert {r["student"] for r in rows} == set(students)
     lost = [(r["student"], r["grade_id"], r["status"]) for r in rows if float(r["score"] or 0) != float(r["max_score"])]
     assert not lost, lost
+
+
+@pytest.mark.slow
+def test_a_solution_that_fails_its_own_test_stops_grading_and_names_the_test(tmp_path):
+    import shutil
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS_DIR, solutions)
+    path = solutions / PART / f"{NB1}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    _cell(nb, "quiz_1").source = 'QUIZ_1 = None  # "a", "b", "c" or "d"\n### BEGIN SOLUTION\nQUIZ_1 = "c"\n### END SOLUTION'
+    nbformat.write(nb, path)
+    (tmp_path / "in" / "ada").mkdir(parents=True)
+    (tmp_path / "in" / "ada" / f"{NB1}.ipynb").write_bytes(to_bytes(submission(PART, NB1)))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                           "--solutions", str(solutions), "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "does not pass its own tests" in proc.stderr and f"{NB1} test_quiz_1" in proc.stderr
+    assert "Traceback" not in proc.stderr
