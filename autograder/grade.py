@@ -427,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
+    # Ctrl-C stops the run even where the shell started it with SIGINT ignored (a
+    # background job of a script), which Python would otherwise keep
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return grade(args)
     except KeyboardInterrupt:
@@ -435,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":
