@@ -300,11 +300,10 @@ class _Rewriter(ast.NodeTransformer):
     """Turns checks and asserts into probe calls; ``student`` drops untainted expected values."""
 
     def __init__(self, student: bool, tainted: set[str], hidden_lines: tuple[int, int] | None,
-                 keep_lines: set[int], local_defs: dict[str, ast.AST]):
+                 keep_lines: set[int]):
         self.student, self.tainted = student, tainted
         self.hidden_lines, self.keep_lines = hidden_lines, keep_lines
         self.sites: dict[int, Site] = {}
-        self.local_defs = local_defs
         self.inputs: dict[int, set[str]] = {}      # site -> names its expected value reads
         self.messages: dict[int, ast.expr] = {}    # site -> its assertion's message
         self.scopes: list[set[str]] = []           # locals of the functions being rewritten
@@ -735,12 +734,11 @@ def make_probes(grade_id: str, source: str, tainted: set[str], needed_later: set
     # names tainted anywhere in the cell count as tainted everywhere in it (a fixpoint
     # over the cell is simpler than tracking each statement, and errs on keeping)
     cell_tainted = _cell_taint(tree, tainted)
-    local = {s.name: s for s in ast.walk(tree) if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
     out = {}
     inputs: dict[int, list[str]] = {}
     for student in (True, False):          # the student's first: its pruning names the inputs
         t = copy.deepcopy(tree)
-        rewriter = _Rewriter(student, cell_tainted, hidden, keep_lines, local)
+        rewriter = _Rewriter(student, cell_tainted, hidden, keep_lines)
         t = rewriter.visit(t)
         removed: dict[str, list] = {}
         if student:

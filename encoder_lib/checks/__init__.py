@@ -27,12 +27,6 @@ __all__ = ["check_type", "check_shape", "check_dtype", "check_close", "check_seq
            "check_finite", "check_raises", "checked_call", "forbid", "forbid_all",
            "LIBRARY_SOFTMAX", "LIBRARY_ATTENTION", "LIBRARY_LAYER_NORM"]
 
-#: Names students know for the integer and float dtypes, used in messages.
-DTYPE_WORDS = {torch.long: "torch.long (int64)", torch.int32: "torch.int32", torch.bool: "torch.bool",
-               torch.float32: "torch.float32", torch.float64: "torch.float64 (double)",
-               torch.float16: "torch.float16", torch.bfloat16: "torch.bfloat16"}
-
-
 def _raise_if(message: str | None) -> None:
     if message is not None:
         raise AssertionError(message)
