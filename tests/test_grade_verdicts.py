@@ -155,6 +155,17 @@ def test_the_judge_passes_matching_reports_and_fails_on_the_first_difference():
     assert not bad.passed and "pieces first differs at position 0: got 'b', expected 'a'" in bad.message
 
 
+def test_a_report_that_brings_its_own_expected_value_is_judged_against_the_reference():
+    # a forger with the cell's token claims that what it returned is also what was expected
+    p = _probes(Site("check_sequence", 3, True, True), Site("compare", 4, True, True, "=="))
+    ref = [_report(0, got=["pqr", "##s"], expected=["pqr", "##s"]),
+           {"site": 1, "token": "t", "left": {"value": "b"}, "right": {"value": "b"}}]
+    forged = [_report(0, got=["x"], expected=["x"]),
+              {"site": 1, "token": "t", "left": {"value": "a"}, "right": {"value": "a"}}]
+    assert not judge(p, ref, forged[:1], None, "t").passed
+    assert not judge(p, ref, [_report(0, got=["pqr", "##s"]), forged[1]], None, "t").passed
+
+
 def test_a_hidden_check_says_which_rule_but_not_its_inputs():
     p = _probes(Site("check_sequence", 9, True, True), literals=["pqrs"])
     ref = [_report(0, got=["pqr", "##s"], expected=["pqr", "##s"],
