@@ -22,8 +22,8 @@ class MultiHeadSelfAttention(nn.Module):
         super().__init__()
         self.num_heads = config.num_heads
         self.head_dim = config.head_dim
-        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
-        self.out = nn.Linear(config.hidden_size, config.hidden_size)
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size, bias=config.linear_bias)
+        self.out = nn.Linear(config.hidden_size, config.hidden_size, bias=config.linear_bias)
         self.attention_dropout = config.attention_dropout
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None,
@@ -46,3 +46,21 @@ class MultiHeadSelfAttention(nn.Module):
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout_p)
         context = context.transpose(1, 2).reshape(batch, seq, d)          # (batch, seq, d)
         return self.out(context), probs
+
+
+def sdpa_backend(name: str = "auto"):
+    """A context manager that makes scaled_dot_product_attention use one kernel family:
+    "flash" (FlashAttention-2; no padding mask), "cudnn", "efficient" (memory-efficient),
+    "math" (the plain formula), or "auto" (PyTorch picks, the default). A kernel that
+    cannot run the inputs raises an error instead of quietly using another."""
+    import contextlib
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backends = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+                "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+    if name == "auto":
+        return contextlib.nullcontext()
+    if name not in backends:
+        raise ValueError(f"sdpa backend must be auto or one of {', '.join(backends)}, got {name!r}")
+    return sdpa_kernel(backends[name])

@@ -20,10 +20,12 @@ class EncoderConfig:
     attention_dropout: float = 0.1     # dropout on the attention probabilities
     layer_norm_eps: float = 1e-12      # LayerNorm epsilon (BERT's value)
     pad_token_id: int = 0              # id of [PAD]
+    vocab_multiple: int = 1            # embedding rows padded to a multiple of this (64: 30,528); never predicted
+    linear_bias: bool = True           # biases in the Linear layers and the MLM decoder (False: none, as Cramming)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads",
-                     "intermediate_size", "max_position", "type_vocab_size"):
+                     "intermediate_size", "max_position", "type_vocab_size", "vocab_multiple"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"EncoderConfig.{name} must be a positive integer, got {value!r}")
@@ -33,10 +35,18 @@ class EncoderConfig:
         for name in ("dropout", "attention_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"EncoderConfig.{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not isinstance(self.linear_bias, bool):
+            raise ValueError(f"EncoderConfig.linear_bias must be True or False, got {self.linear_bias!r}")
 
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_heads
+
+    @property
+    def padded_vocab_size(self) -> int:
+        """Rows of the token-embedding table: vocab_size rounded up to a multiple of vocab_multiple
+        (a matrix product whose sizes are multiples of 64 runs faster on tensor cores)."""
+        return -(-self.vocab_size // self.vocab_multiple) * self.vocab_multiple
 
     def to_dict(self) -> dict:
         return asdict(self)

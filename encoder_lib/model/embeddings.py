@@ -1,6 +1,9 @@
 """Input embeddings: token + position + segment, then LayerNorm and dropout.
 
 h^0_i = LayerNorm(E_tok[x_i] + E_pos[i] + E_seg[s_i])
+
+E_tok has ``config.padded_vocab_size`` rows: ``vocab_size`` unless the table is padded
+for speed (``vocab_multiple``); token ids stay below ``vocab_size``.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ class Embeddings(nn.Module):
     def __init__(self, config: EncoderConfig):
         super().__init__()
         d = config.hidden_size
-        self.word_embeddings = nn.Embedding(config.vocab_size, d, padding_idx=config.pad_token_id)
+        self.word_embeddings = nn.Embedding(config.padded_vocab_size, d, padding_idx=config.pad_token_id)
         self.position_embeddings = nn.Embedding(config.max_position, d)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, d)
         self.layer_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)

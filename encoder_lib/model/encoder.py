@@ -2,7 +2,10 @@
 
 Embeddings give H^0; each layer maps H^l = Layer_l(H^{l-1}); the last one is H, one
 contextual row vector h_i per token. Inputs are checked first so that a mistake gives
-a message naming it instead of an error from deep inside torch.
+a message naming it instead of an error from deep inside torch. Under ``torch.compile``
+only the checks of types and shapes run: the checks of values need the tensors' values
+on the host, which would split the compiled graph, and the padding mask is then always
+applied when one is given (pass ``attention_mask=None`` for batches without padding).
 """
 from __future__ import annotations
 
@@ -99,6 +102,8 @@ class Encoder(nn.Module):
                 raise ValueError(f"{name} is on {t.device} but input_ids is on {input_ids.device}")
         if token_type_ids is not None and token_type_ids.is_floating_point():
             raise TypeError(f"token_type_ids must be integers, got dtype {token_type_ids.dtype}")
+        if torch.compiler.is_compiling():                  # no host sync inside a compiled graph
+            return attention_mask is not None
 
         stats = [input_ids.min(), input_ids.max()]
         if attention_mask is not None:

@@ -15,17 +15,23 @@ from .config import EncoderConfig
 
 
 class MaskedLMHead(nn.Module):
+    """When the embedding table is padded (``config.vocab_multiple``), the product runs
+    over all its rows and the padded columns are sliced off before the bias: they are
+    never predicted and never enter a softmax."""
+
     def __init__(self, config: EncoderConfig, word_embeddings: nn.Embedding):
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.vocab_size = config.vocab_size
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size, bias=config.linear_bias)
         self.act = nn.GELU()
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.word_embeddings = word_embeddings                 # W_o^T, shared with the input side
-        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size)) if config.linear_bias else None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         x = self.layer_norm(self.act(self.dense(h)))            # (batch, seq, d)
-        return x @ self.word_embeddings.weight.T + self.bias    # logits (batch, seq, vocab)
+        logits = (x @ self.word_embeddings.weight.T)[..., :self.vocab_size]   # (batch, seq, vocab)
+        return logits + self.bias if self.bias is not None else logits
 
 
 class ClassificationHead(nn.Module):

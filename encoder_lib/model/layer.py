@@ -16,9 +16,9 @@ class FeedForward(nn.Module):
 
     def __init__(self, config: EncoderConfig):
         super().__init__()
-        self.up = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.up = nn.Linear(config.hidden_size, config.intermediate_size, bias=config.linear_bias)
         self.act = nn.GELU()
-        self.down = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.down = nn.Linear(config.intermediate_size, config.hidden_size, bias=config.linear_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(self.act(self.up(x)))                  # (batch, seq, d)

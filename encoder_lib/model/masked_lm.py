@@ -20,6 +20,16 @@ of 128 x 64 positions 1.0 GB of logits (and as much again for their gradient) be
 about 0.15 GB. The loss is the same, since it never looks at the other rows
 (``tests/test_masked_lm.py`` checks it); ``bench/pretrain_speed.py`` measures the step.
 
+The number of selected rows differs from batch to batch, so ``H[rows]`` has a size
+known only from the data: ``torch.compile`` must split the graph there. With
+``num_predictions=k`` (a fixed-size head, Cramming's "sparse prediction") the head
+takes exactly k rows instead: the selected ones first, in reading order, then unselected
+ones whose label is -100 as padding, ignored by the loss. The shapes then depend only on
+k, and the whole model, forward and backward, compiles as one graph. The loss is the
+same whenever k is at least the number of selected rows (``tests/test_fixed_size_head.py``);
+selected rows beyond k are left out of the loss, so choose k with a margin (the
+pre-training setting ``fixed_mlm_rows`` does).
+
 Without labels the model returns logits for every position, (batch, seq, vocab),
 for fill-in-the-blank demos. ``masked_lm_metrics`` gives held-out loss, perplexity
 and masked-token accuracy over batches of already-masked data.
@@ -44,8 +54,8 @@ IGNORE_INDEX = -100    # label of a position the loss skips
 @dataclass
 class MaskedLMOutput:
     loss: torch.Tensor | None      # mean cross-entropy over the selected positions (scalar), or None
-    logits: torch.Tensor           # (n_masked, vocab) with labels; (batch, seq, vocab) without
-    labels: torch.Tensor | None    # (n_masked,) the original ids at the selected positions, or None
+    logits: torch.Tensor           # (n_masked, vocab) with labels ((k, vocab): k fixed rows); (batch, seq, vocab) without
+    labels: torch.Tensor | None    # (n_masked,) the original ids at the selected positions ((k,): -100 pads), or None
 
 
 class EncoderForMaskedLM(nn.Module):
@@ -58,21 +68,26 @@ class EncoderForMaskedLM(nn.Module):
         self.mlm_head = MaskedLMHead(self.config, self.encoder.embeddings.word_embeddings)
         # BERT's initialisation for the head's own layers (the tied table is the encoder's)
         nn.init.normal_(self.mlm_head.dense.weight, std=0.02)
-        nn.init.zeros_(self.mlm_head.dense.bias)
         nn.init.ones_(self.mlm_head.layer_norm.weight)
         nn.init.zeros_(self.mlm_head.layer_norm.bias)
-        nn.init.zeros_(self.mlm_head.bias)
+        for bias in (self.mlm_head.dense.bias, self.mlm_head.bias):
+            if bias is not None:
+                nn.init.zeros_(bias)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None) -> MaskedLMOutput:
-        """input_ids, attention_mask, labels: (batch, seq). See the module docstring."""
+                token_type_ids: torch.Tensor | None = None,
+                num_predictions: int | None = None) -> MaskedLMOutput:
+        """input_ids, attention_mask, labels: (batch, seq); num_predictions: None (the
+        selected rows exactly) or a fixed number of rows. See the module docstring."""
         h = self.encoder(input_ids, attention_mask, token_type_ids).last_hidden_state  # H: (batch, seq, d)
         if labels is None:
             return MaskedLMOutput(loss=None, logits=self.mlm_head(h), labels=None)  # (batch, seq, vocab)
         if not isinstance(labels, torch.Tensor) or labels.shape != input_ids.shape:
             raise ValueError(f"labels must be a tensor of the same shape as input_ids "
                              f"{tuple(input_ids.shape)} (-100 where no loss is wanted)")
+        if num_predictions is not None:
+            return self._fixed_size_loss(h, labels, num_predictions)
         rows = labels != IGNORE_INDEX                             # (batch, seq) bool
         targets = labels[rows]                                    # (n_masked,)
         logits = self.mlm_head(h[rows])                           # (n_masked, d) -> (n_masked, vocab)
@@ -80,6 +95,20 @@ class EncoderForMaskedLM(nn.Module):
             loss = logits.sum() * 0.0                             # still backpropagates (to nothing)
         else:
             loss = F.cross_entropy(logits.float(), targets)
+        return MaskedLMOutput(loss=loss, logits=logits, labels=targets)
+
+    def _fixed_size_loss(self, h: torch.Tensor, labels: torch.Tensor, k: int) -> MaskedLMOutput:
+        """The loss from exactly k rows of H (batch, seq, d): no shape depends on the data."""
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+            raise ValueError(f"num_predictions must be a positive int, got {k!r}")
+        flat_labels = labels.reshape(-1)                           # (batch * seq,)
+        k = min(k, flat_labels.numel())
+        unselected = (flat_labels == IGNORE_INDEX).to(torch.int32)
+        order = torch.argsort(unselected, stable=True)[:k]         # (k,) selected rows first, in reading order
+        targets = flat_labels[order]                               # (k,) -100 on the padding rows
+        logits = self.mlm_head(h.reshape(-1, h.shape[-1])[order])  # (k, d) -> (k, vocab)
+        counted = (targets != IGNORE_INDEX).sum().clamp(min=1)     # padding rows add 0 to the sum
+        loss = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum") / counted
         return MaskedLMOutput(loss=loss, logits=logits, labels=targets)
 
     @property

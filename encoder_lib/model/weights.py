@@ -80,8 +80,16 @@ def bert_to_ours(state: Mapping[str, torch.Tensor], num_layers: int) -> tuple[di
 
 
 def ours_to_bert(model: Encoder) -> dict[str, torch.Tensor]:
-    """This encoder's weights in Hugging Face ``BertModel`` names (for export and tests)."""
+    """This encoder's weights in Hugging Face ``BertModel`` names (for export and tests).
+
+    A padded embedding table (``vocab_multiple``) is cut to ``vocab_size`` rows, and an
+    encoder without biases (``linear_bias=False``) exports zero biases: BERT's format."""
     ours = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    cfg = model.config
+    ours["embeddings.word_embeddings.weight"] = ours["embeddings.word_embeddings.weight"][:cfg.vocab_size]
+    if not cfg.linear_bias:
+        for name in [k for k in ours if k.endswith(".weight") and (".attention." in k or ".ffn." in k)]:
+            ours[name[:-len("weight")] + "bias"] = ours[name].new_zeros(ours[name].shape[0])
     out = {theirs: ours[mine] for theirs, mine in _EMBEDDING_MAP.items()}
     for i in range(model.config.num_layers):
         src, dst = f"encoder.layer.{i}.", f"layers.{i}."
@@ -105,6 +113,13 @@ def load_bert_weights(model: Encoder, source: str | Path | Mapping[str, torch.Te
     skipped = [k for k in unused if _KNOWN_UNUSED.match(k[5:] if k.startswith("bert.") else k)]
     unexpected = [k for k in unused if k not in skipped]
     expected = model.state_dict()
+    # an encoder without biases takes only zero biases; a padded table gets zero rows below vocab_size
+    unexpected += [f"{k} (this encoder has no biases)" for k, v in ours.items()
+                   if k not in expected and v.is_floating_point() and bool(v.any())]
+    table, rows = ours.get("embeddings.word_embeddings.weight"), model.config.padded_vocab_size
+    if table is not None and table.dim() == 2 and table.shape[0] == model.config.vocab_size < rows:
+        ours["embeddings.word_embeddings.weight"] = torch.cat([table, table.new_zeros(rows - table.shape[0],
+                                                                                        table.shape[1])])
     missing = [k for k in expected if k not in ours]
     mis_shaped = [f"{k}: file {tuple(v.shape)} vs model {tuple(expected[k].shape)}"
                   for k, v in ours.items() if k in expected and v.shape != expected[k].shape]

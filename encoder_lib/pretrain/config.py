@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class PretrainConfig:
     num_heads: int = 4                # attention heads per layer (divides hidden_size)
     intermediate_size: int = 512      # inner width of the feed-forward network
     max_position: int = 64            # rows of the position table (longest sequence the model can take)
-    dropout: float = 0.1              # dropout on embeddings, residual branches and attention
+    dropout: float = 0.1              # dropout on embeddings, residual branches and attention (0: none, as Cramming)
     # --- data ---
     corpus: str | None = None         # plain-text file, one sentence per line; None = WordNet train split
     max_length: int = 64              # tokens per sentence, [CLS] and [SEP] included (longer ones are cut)
@@ -42,23 +43,33 @@ class PretrainConfig:
     beta2: float = 0.98               # AdamW's second-moment decay (beta1 is 0.9)
     grad_clip: float = 1.0            # clip the gradient's global norm to this (0 = no clipping)
     seed: int = 0                     # seeds initialisation, batch order, masks and dropout
+    # --- speed (off by default: the model and loop as the course shows them; see pretrain/speed.py) ---
+    fixed_mlm_rows: float = 0.0       # 0 = predict the selected rows; x > 0 = a fixed ceil(x * batch * seq) rows
+    vocab_multiple: int = 1           # pad the embedding table to a multiple of this (64: 30,528 rows)
+    linear_bias: bool = True          # biases in the Linear layers and the MLM decoder (--no-linear-bias: none)
+    compile: bool = False             # torch.compile the whole model, forward and backward (GPU runs)
+    compile_mode: str = "default"     # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune, ...
+    adamw: str = "auto"               # AdamW implementation: auto (fused on a GPU), fused, foreach or loop
+    sdpa_backend: str = "auto"        # attention kernel: auto (PyTorch picks), flash, cudnn, efficient or math
     # --- run ---
     out_dir: str = "runs/pretrain"    # checkpoints, history.json, loss_curve.png and final/ go here
     eval_every: int = 100             # steps between held-out evaluations (and at the end)
     checkpoint_every: int = 200       # steps between checkpoints (and at the end)
     keep_checkpoints: int = 2         # newest checkpoints kept on disk
     device: str | None = None         # "cpu", "cuda", "cuda:1"; None = the GPU if there is one
-    compile: bool = False             # torch.compile the model (GPU runs)
     save_dtype: str = "float32"       # dtype of final/model.safetensors: float32, float16 or bfloat16
 
     # Fields that may differ between a run and its resumption (they do not change the result).
     RESUMABLE_CHANGES = ("out_dir", "eval_every", "checkpoint_every", "keep_checkpoints", "device",
-                         "compile", "save_dtype")
+                         "compile", "compile_mode", "adamw", "sdpa_backend", "save_dtype")
+    COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+    ADAMW = ("auto", "fused", "foreach", "loop")
+    SDPA_BACKENDS = ("auto", "flash", "cudnn", "efficient", "math")
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position",
                      "max_length", "heldout_sentences", "group_window", "batch_size", "max_steps", "eval_every",
-                     "checkpoint_every", "keep_checkpoints"):
+                     "checkpoint_every", "keep_checkpoints", "vocab_multiple"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -79,13 +90,29 @@ class PretrainConfig:
             raise ValueError(f"grad_clip must be >= 0 (0 turns clipping off), got {self.grad_clip}")
         if self.save_dtype not in ("float32", "float16", "bfloat16"):
             raise ValueError(f"save_dtype must be float32, float16 or bfloat16, got {self.save_dtype!r}")
+        if self.fixed_mlm_rows != 0 and not self.mlm_probability <= self.fixed_mlm_rows <= 1:
+            raise ValueError(f"fixed_mlm_rows must be 0 (off) or between mlm_probability ({self.mlm_probability}) "
+                             f"and 1, with a margin for batches above the average (0.2 for 0.15), "
+                             f"got {self.fixed_mlm_rows!r}")
+        for name, allowed in (("compile_mode", self.COMPILE_MODES), ("adamw", self.ADAMW),
+                              ("sdpa_backend", self.SDPA_BACKENDS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.compile_mode != "default" and not self.compile:
+            raise ValueError(f"compile_mode={self.compile_mode!r} needs compile on (--compile)")
         self.encoder_config()                               # heads divide d, etc.
 
     def encoder_config(self, vocab_size: int = 30522) -> EncoderConfig:
         return EncoderConfig(vocab_size=vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
                              num_heads=self.num_heads, intermediate_size=self.intermediate_size,
                              max_position=self.max_position, dropout=self.dropout,
-                             attention_dropout=self.dropout)
+                             attention_dropout=self.dropout, vocab_multiple=self.vocab_multiple,
+                             linear_bias=self.linear_bias)
+
+    def predicted_rows(self, positions: int) -> int | None:
+        """Rows the MLM head predicts in a batch of ``positions`` (batch x seq) positions:
+        None (exactly the selected ones) unless fixed_mlm_rows is set."""
+        return math.ceil(self.fixed_mlm_rows * positions) if self.fixed_mlm_rows else None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -36,6 +36,7 @@ from .checkpoint import (latest_checkpoint, load_checkpoint, run_config_json, sa
                          save_weights, write_json)
 from .config import PretrainConfig
 from .plot import save_loss_curve
+from .speed import adamw_options, attention_kernels, compile_model
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -126,7 +127,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     torch.manual_seed(config.seed)
     model = EncoderForMaskedLM(config.encoder_config(tokenizer.vocab_size)).to(device)
     optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr,
-                                  betas=(0.9, config.beta2), fused=device.type == "cuda")
+                                  betas=(0.9, config.beta2), **adamw_options(config, device))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     scaler = policy.grad_scaler()
     history = {"train": [], "eval": [], "baseline": baseline}
@@ -146,8 +147,7 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
         prior_seconds = history.get("run", {}).get("seconds", 0.0)
         say(f"resuming from {folder} at step {start}")
     step_model = DistributedDataParallel(model) if world > 1 else model
-    if config.compile:
-        step_model = torch.compile(step_model)
+    step_model = compile_model(step_model, config)
     n_params = model.num_parameters
     say(f"pre-training {n_params / 1e6:.1f} M parameters on {device} ({policy.name}), {world} process(es), "
         f"{len(rows)} sentences, {plan.steps_per_epoch} steps per epoch; unigram baseline on the held-out "
@@ -188,16 +188,18 @@ def train(config: PretrainConfig, resume: bool = False, progress: bool = True,
     for step in range(start, config.max_steps):
         t0 = time.perf_counter()
         batch = plan.batch(step, tokenizer, config.mlm_probability)        # global batch, each (batch, seq)
-        n_masked = int((batch["labels"] != IGNORE_INDEX).sum())            # over the global batch
+        rows_k = config.predicted_rows(per_rank * batch["labels"].shape[1])  # None: every selected row
+        selected = (batch["labels"] != IGNORE_INDEX).reshape(world, -1).sum(1)  # per process
+        n_masked = int(selected.clamp(max=rows_k).sum() if rows_k else selected.sum())  # rows in the loss
         n_tokens = int(batch["attention_mask"].sum())
         mine = slice(rank * per_rank, (rank + 1) * per_rank)
         ids, mask, labels = (batch[k][mine].to(device) for k in ("input_ids", "attention_mask", "labels"))
 
-        with policy.autocast():
-            out = step_model(ids, mask, labels=labels)
+        with policy.autocast(), attention_kernels(config):
+            out = step_model(ids, mask, labels=labels, num_predictions=rows_k)
         # sum over this process's masked tokens / all masked tokens; DDP averages gradients
         # over the processes, hence the factor world: the result is the global mean's gradient
-        loss_sum = out.loss * out.labels.numel()
+        loss_sum = out.loss * (out.labels != IGNORE_INDEX).sum()
         scaler.scale(loss_sum * (world / max(n_masked, 1))).backward()
         if config.grad_clip > 0:
             scaler.unscale_(optimizer)
