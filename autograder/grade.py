@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--deadlines", type=Path, default=None,
                    help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists; "
                         "see autograder/GRADING.md)")
+    p.add_argument("--class-config", type=Path, default=None,
+                   help="one LMS assignment per notebook or per part, and the LMS's gradebook columns "
+                        "(TOML; default: OUT/class.toml when it exists, else one assignment per notebook)")
     p.add_argument("--times", type=Path, default=None,
                    help="CSV of submission times (student, part, submitted_at); default: the times of "
                         "the zip's entries")
@@ -283,9 +286,11 @@ def grade(args: argparse.Namespace) -> int:
     ungraded = {nb for a in master.assignments() if a not in graded_parts for nb in master.notebooks(a)}
     from .course.deadlines import DeadlineError
     from .reporting.late import load_deadlines
+    from .reporting import class_config
     try:
         deadlines, csv_stamps = load_deadlines(args.deadlines, out, graded_parts, args.times)
-    except DeadlineError as err:
+        klass = class_config.load(out, [*nb_part, *graded_parts], args.class_config)
+    except (DeadlineError, class_config.ClassConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     intake = collect(submissions, nb_part, args.pattern or DEFAULT_PATTERN, ungraded)
@@ -353,6 +358,7 @@ def grade(args: argparse.Namespace) -> int:
         rows += r
         problems += p
     students = {j["student"] for j in jobs}
+    rows, problems = class_config.settle_missing(rows, problems, klass)
     job_problems = problems
     problems = _intake_problems(intake, students) + problems
     merge_gradebooks(master.gradebook, master.hash, jobs, out / "gradebook.db", state)
@@ -363,16 +369,17 @@ def grade(args: argparse.Namespace) -> int:
     write_grades_csv(rows, out / "grades.csv")
     from .reporting.late import apply_deadlines
     late, late_lines = apply_deadlines(out, deadlines, stamps, rows)
-    write_totals_csv(rows, parts, out / "totals.csv", late)
+    units, notebooks = class_config.assignment_units(klass, parts, {a: master.notebooks(a) for a in parts}, rows)
+    write_totals_csv(rows, units, out / "totals.csv", late, klass)
     write_unreadable_feedback(jobs, master.layout)
     write_skipped_feedback(intake, nb_part, out, {(j["student"], nb) for j in jobs for nb in j["notebooks"]},
                            master.layout)
 
-    notebooks = [nb for a in parts for nb in master.notebooks(a)]
     header = {
         "submissions": str(submissions),
         "students": f"{len(students)}" + (f" (shard {args.shard})" if args.shard_n > 1 else ""),
         "parts": ", ".join(parts) or "(none handed in)",
+        "assignments": class_config.describe(klass),
         "graded now": f"{n_notebooks} notebook(s) in {len(todo)} job(s); "
                       f"{len([j for j in jobs if j['notebooks']]) - len(todo)} job(s) up to date, skipped",
         "workers": f"{workers} (kernel threads {ctx['threads']}), sandbox mode {plan.mode!r}",

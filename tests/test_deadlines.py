@@ -190,7 +190,8 @@ def test_a_late_zip_submission_is_penalised_in_totals_report_and_nbgrader_export
     raw = float(bob["total"])
     assert raw > 0 and raw == float(ann["total"])
     # 09:00 Berlin on the 14th is 1 day 9 hours after 23:59 on the 12th: 2 days, 20 %
-    assert bob["part1_representations_days_late"] == "2" and ann["part1_representations_days_late"] == "0"
+    # one assignment per notebook (the default): the notebook's columns, its part's lateness
+    assert bob[f"{NB1}_days_late"] == "2" and ann[f"{NB1}_days_late"] == "0"
     assert float(bob["total_after_penalty"]) == pytest.approx(0.8 * raw)
     assert float(bob["late_penalty"]) == pytest.approx(0.2 * raw)
     assert float(ann["total_after_penalty"]) == raw
@@ -243,7 +244,7 @@ def test_shards_graded_without_due_dates_are_judged_late_when_combined(tmp_path)
     with open(combined / "totals.csv", newline="") as f:
         totals = {r["student"]: r for r in csv.DictReader(f)}
     bob, ann = totals["latebob"], totals["ontimeann"]
-    assert bob["part1_representations_days_late"] == "2" and ann["part1_representations_days_late"] == "0"
+    assert bob[f"{NB1}_days_late"] == "2" and ann[f"{NB1}_days_late"] == "0"
     assert float(bob["total_after_penalty"]) == pytest.approx(0.8 * float(bob["total"]))
     with open(combined / "late.csv", newline="") as f:
         assert {r["student"]: r["submitted_at"] for r in csv.DictReader(f)}["latebob"] == "2026-10-14 07:00:00 UTC"
@@ -274,11 +275,11 @@ def test_lms_export_sends_points_after_the_late_penalty_unless_raw(tmp_path, cap
     def exported(*extra):
         assert lms_export(["canvas", "--out", str(tmp_path), *extra]) == 0
         with open(tmp_path / "canvas_import.csv", newline="") as f:
-            return {r["Student"]: r["part1_representations"] for r in csv.DictReader(f)}
+            return {r["Student"]: r["01_nb"] for r in csv.DictReader(f)}
 
-    after = exported()
+    after = exported()      # one assignment per notebook (the default): the notebook takes its part's penalty
     assert (after["ann"], after["bob"]) == ("8", "8")
-    assert "1 part(s) lowered" in capsys.readouterr().out
+    assert "1 assignment(s) lowered" in capsys.readouterr().out
     raw = exported("--raw")
     assert (raw["ann"], raw["bob"]) == ("8", "10")
 

@@ -84,13 +84,17 @@ def test_grading_writes_every_output_and_leaves_the_input_alone(graded):
     ben = [r for r in rows if r["student"] == "ben" and r["notebook"] == NB]
     assert ada and all(r["status"] == "passed" and r["score"] == r["max_score"] for r in ada)
     assert ben and all(float(r["score"]) == 0 and r["status"] == "not answered" for r in ben)
+    # one assignment per notebook (the default): the part's other notebooks are not charged
     others = [r for r in rows if r["notebook"] != NB]
-    assert others and all(r["status"] == "missing" and float(r["score"]) == 0 for r in others)
+    assert others and all(r["status"] == "missing" and float(r["max_score"]) == 0 for r in others)
     with open(out / "totals.csv", newline="") as f:
-        totals = {r["student"]: r for r in csv.DictReader(f)}
+        table = list(csv.DictReader(f))
+    totals = {r["student"]: r for r in table}
     points = sum(float(r["max_score"]) for r in ada)
+    assert list(table[0])[:2] == ["student", NB]           # a column per notebook handed in
     assert float(totals["ada"]["total"]) == points and totals["ben"]["total"] == "0"
-    assert float(totals["ada"]["max_total"]) == sum(float(r["max_score"]) for r in rows if r["student"] == "ada")
+    assert float(totals["ada"]["max_total"]) == points and totals["ada"]["percent"] == "100.0"
+    assert "was not handed in" not in (out / "report.txt").read_text()   # nobody handed the others in
     assert (out / "feedback" / "ada" / PART / f"{NB}.html").is_file()
     assert (out / "autograded" / "ben" / PART / f"{NB}.ipynb").is_file()
 
@@ -197,3 +201,27 @@ def test_stopping_a_run_says_how_to_resume_and_leaves_no_process(tmp_path, how):
             break
         time.sleep(0.5)
     assert not left, left
+
+
+@pytest.mark.slow
+def test_one_assignment_per_part_charges_the_notebooks_of_the_part_not_handed_in(graded, tmp_path):
+    """class.toml says each part is one assignment: the same grading, combined again, charges
+    the part's other notebooks (0 of their points) and has one column per part."""
+    root, subs, out, first, before = graded
+    part_mode = tmp_path / "class.toml"
+    part_mode.write_text('assignments = "part"\n', encoding="utf-8")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.reporting.combine", "--out", str(tmp_path / "c"),
+                           "--class-config", str(part_mode), "--quiet", str(out)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "c" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    others = [r for r in rows if r["notebook"] != NB and r["student"] == "ada"]
+    assert others and all(r["status"] == "missing" and float(r["max_score"]) > 0 for r in others)
+    with open(tmp_path / "c" / "totals.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    ada = {r["student"]: r for r in table}["ada"]
+    assert list(table[0])[:2] == ["student", PART] and float(ada["percent"]) < 100
+    report = (tmp_path / "c" / "report.txt").read_text()
+    assert "one per part" in report and "this notebook was not handed in" in report

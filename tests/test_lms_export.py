@@ -18,8 +18,9 @@ PART, OTHER = "part1_representations", "part2_pretraining"
 
 
 def _out(tmp_path: Path, students: list[str]) -> Path:
-    """A grading output whose grades.csv has, per student, 4 + 3 (written) points in part 1
-    and 5 in part 2; student i scores i on the test and 2 on the written answer."""
+    """A grading output of a class with one assignment per part (class.toml) whose grades.csv
+    has, per student, 4 + 3 (written) points in part 1 and 5 in part 2; student i scores i
+    on the test and 2 on the written answer."""
     rows = []
     for i, s in enumerate(students, 1):
         rows += [Row(s, PART, "01_tokens", "q1", float(i), 4.0, "partial"),
@@ -29,6 +30,7 @@ def _out(tmp_path: Path, students: list[str]) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     write_grades_csv(rows, out / "grades.csv")
+    (out / "class.toml").write_text('assignments = "part"\n', encoding="utf-8")
     return out
 
 
@@ -92,3 +94,70 @@ def test_bad_input_gets_a_clear_error(tmp_path, capsys):
     assert "run `make grade" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["moodle", "--out", str(out)])          # no --key-column
+
+
+# ------------------------------------------------------- one assignment per notebook
+
+def _per_notebook(tmp_path: Path, class_toml: str | None = None) -> Path:
+    """ada handed in notebooks 01 and 03 of part 1, brownben only 03; both 04 of part 2; nobody 02."""
+    rows = [Row("ada", PART, "01_tokens", "q1", 10.0, 14.0, "partial"),
+            Row("ada", PART, "02_attention", "q1", 0.0, 0.0, "missing"),
+            Row("ada", PART, "03_seq", "q1", 20.0, 20.0, "passed"),
+            Row("ada", OTHER, "04_mlm", "q1", 3.0, 30.0, "partial"),
+            Row("brownben", PART, "01_tokens", "q1", 0.0, 0.0, "missing"),
+            Row("brownben", PART, "02_attention", "q1", 0.0, 0.0, "missing"),
+            Row("brownben", PART, "03_seq", "q1", 15.0, 20.0, "partial"),
+            Row("brownben", OTHER, "04_mlm", "q1", 30.0, 30.0, "passed")]
+    out = tmp_path / "out"
+    out.mkdir()
+    write_grades_csv(rows, out / "grades.csv")
+    if class_toml is not None:
+        (out / "class.toml").write_text(class_toml, encoding="utf-8")
+    return out
+
+
+def test_per_notebook_export_fills_the_instructors_notebook_columns_and_charges_nothing_not_handed_in(
+        tmp_path, capsys):
+    out = _per_notebook(tmp_path)
+    code = main(["canvas", "--out", str(out), "--roster", str(FIXTURES / "canvas_gradebook_per_notebook.csv")])
+    said = capsys.readouterr().out
+    assert code == 0, said
+    with open(out / "canvas_import.csv", newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    # 01 and 03 land in the instructor's columns (with Canvas's ids), by their number; 04 has no column
+    assert header == CANVAS_FIXED + ["Notebook 01 (88001)", "03 Sequence representations (88003)", "04_mlm"]
+    rows = _read(out / "canvas_import.csv")
+    assert (rows[0]["Notebook 01 (88001)"], rows[0]["03 Sequence representations (88003)"]) == ("14", "20")
+    by_name = {r["Student"]: r for r in rows[1:]}
+    assert by_name["Lovelace, Ada"]["Notebook 01 (88001)"] == "10"
+    assert by_name["Brown, Ben"]["Notebook 01 (88001)"] == ""      # not handed in: left alone, not 0
+    assert by_name["Brown, Ben"]["03 Sequence representations (88003)"] == "15"
+    assert "02_attention" not in header                              # nobody handed it in
+    assert "WARNING: not mapped onto the roster: 04_mlm" in said and "class.toml [lms.columns]" in said
+    assert "one assignment per notebook" in said
+
+
+def test_class_toml_names_the_gradebook_columns_and_a_wrong_name_is_refused(tmp_path, capsys):
+    out = _per_notebook(tmp_path, '[lms.columns]\n"04_mlm" = "Part 2 (88100)"\n"03_seq" = "Quiz 3 (90000)"\n')
+    roster = str(FIXTURES / "canvas_gradebook_per_notebook.csv")
+    assert main(["canvas", "--out", str(out), "--roster", roster]) == 0
+    assert "WARNING" not in capsys.readouterr().out
+    rows = _read(out / "canvas_import.csv")
+    assert {r["Student"]: r["Part 2 (88100)"] for r in rows} == {
+        "Points Possible": "30", "Lovelace, Ada": "3", "Brown, Ben": "30"}
+    assert rows[2]["Quiz 3 (90000)"] == "15"
+
+    (out / "class.toml").write_text('[lms.columns]\n"04_mlm" = "Notebook 04 (99999)"\n', encoding="utf-8")
+    assert main(["canvas", "--out", str(out), "--roster", roster]) == 2
+    err = capsys.readouterr().err
+    assert "class.toml: lms.columns.04_mlm = 'Notebook 04 (99999)' is not a column of the roster" in err
+    (out / "class.toml").write_text('assignments = "course"\n', encoding="utf-8")
+    assert main(["canvas", "--out", str(out)]) == 2
+    assert 'assignments: \'course\' is not one of "notebook", "part"' in capsys.readouterr().err
+
+
+def test_one_assignment_per_part_charges_the_notebooks_not_handed_in(tmp_path):
+    out = _per_notebook(tmp_path, 'assignments = "part"\n')
+    assert main(["canvas", "--out", str(out)]) == 0
+    rows = {r["Student"]: r for r in _read(out / "canvas_import.csv")}
+    assert (rows["ada"][PART], rows["brownben"][PART], rows["brownben"][OTHER]) == ("30", "15", "30")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..course.deadlines import DeadlineError
 from ..intake.submission_times import from_entries
+from . import class_config
 from .hand_grades import apply_hand_grades
 from .late import apply_deadlines, load_deadlines
 from .merge import merge_gradebooks, write_grades_csv, write_totals_csv
@@ -44,7 +45,8 @@ def _relocate(job: dict, shard: Path) -> dict:
             "autograded_dir": str(shard / "autograded" / s / part)}
 
 
-def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, times: Path | None = None) -> str:
+def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, times: Path | None = None,
+            class_file: Path | None = None) -> str:
     out = Path(out).resolve()
     state = out / ".state"
     state.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,7 @@ def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, t
     layout = runs[0][1]["layout"]
     parts = sorted({p for _, r in runs for p in r["parts"]})
     deadlines, csv_stamps = load_deadlines(deadlines_file, out, parts, times)   # a bad file stops us here
+    klass = class_config.load(out, [*[nb for p in parts for nb in layout.get(p, {})], *parts], class_file)
     jobs, rows, problems, seen = [], [], [], set()
     for shard, run in runs:
         for p in run["intake_problems"]:
@@ -87,6 +90,7 @@ def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, t
                     dest = out / step / job["student"] / job["assignment"]
                     shutil.rmtree(dest, ignore_errors=True)
                     shutil.copytree(src, dest)
+    rows, problems = class_config.settle_missing(rows, problems, klass)
     master_db = runs[0][0] / ".state" / "master.db"
     merge_gradebooks(master_db, runs[0][1]["master_hash"], jobs, out / "gradebook.db", state)
     rows = apply_hand_grades(rows, out / "gradebook.db")
@@ -94,15 +98,17 @@ def combine(out: Path, shards: list[Path], deadlines_file: Path | None = None, t
     stamps = csv_stamps if csv_stamps is not None else \
         from_entries([e for _, r in runs for e in r.get("zip_times", [])], deadlines.tz) if deadlines else {}
     late, late_lines = apply_deadlines(out, deadlines, stamps, rows)
-    write_totals_csv(rows, parts, out / "totals.csv", late)
+    units, notebooks = class_config.assignment_units(klass, parts, {a: sorted(layout.get(a, {})) for a in parts},
+                                                     rows)
+    write_totals_csv(rows, units, out / "totals.csv", late, klass)
     protections = [Protection(**p) for p in runs[0][1]["protections"]]
     modes = sorted({r["mode"] for _, r in runs})
     header = {"combined from": ", ".join(str(s) for s, _ in runs),
               "students": str(len({j["student"] for j in jobs})),
-              "parts": ", ".join(parts), "sandbox modes": ", ".join(modes)}
+              "parts": ", ".join(parts), "assignments": class_config.describe(klass),
+              "sandbox modes": ", ".join(modes)}
     files = {"grades": str(out / "grades.csv"), "totals": str(out / "totals.csv"),
              "feedback": str(out / "feedback"), "gradebook": str(out / "gradebook.db")}
-    notebooks = [nb for a in parts for nb in sorted(layout.get(a, {}))]
     files["report.html"] = str(out / "report.html")
     if late is not None:
         files["late"] = str(out / "late.csv")
@@ -124,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists)")
     p.add_argument("--times", type=Path, default=None,
                    help="CSV of submission times (student, part, submitted_at); default: the shards' zip times")
+    p.add_argument("--class-config", type=Path, default=None,
+                   help="one LMS assignment per notebook or per part (TOML; default: OUT/class.toml when it exists)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     try:
-        text = combine(args.out, args.shards, args.deadlines, args.times)
+        text = combine(args.out, args.shards, args.deadlines, args.times, args.class_config)
     except (ValueError, DeadlineError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

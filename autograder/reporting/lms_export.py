@@ -5,22 +5,26 @@
                                            [--match-on COLUMN]
 
 Both read ``OUT/grades.csv`` (hand grades included once ``make grade`` ran after
-formgrader) and write one column of points per part. When the class has due dates
-(``OUT/late.csv``, written by ``make grade``), the points are those after the late
-penalty; ``--raw`` exports the points before it.
+formgrader) and write one column of points per assignment: per notebook (the default,
+Canvas's usual set-up) or per part, as ``OUT/class.toml`` says
+(:mod:`autograder.reporting.class_config`). A notebook a student did not hand in is an
+empty cell, which an import leaves alone. When the class has due dates (``OUT/late.csv``,
+written by ``make grade``), the points are those after the late penalty of the notebook's
+part; ``--raw`` exports the points before it.
 
 - **Canvas** (``OUT/canvas_import.csv``): the columns Canvas imports, ``Student``, ``ID``,
-  ``SIS User ID``, ``SIS Login ID``, ``Section``, one column per part, and the
+  ``SIS User ID``, ``SIS Login ID``, ``Section``, one column per assignment, and the
   ``Points Possible`` row. With ``--roster`` (the class's gradebook exported from Canvas)
   each graded student is matched to a roster row, on ``--match-on`` or, by default, on any
   of ``SIS Login ID``, ``SIS User ID``, ``ID`` or the name as Canvas writes it in
-  submission file names ("Smith, Jane" -> ``smithjane``); a part whose name is already a
-  roster column keeps that column's heading (with Canvas's assignment id), so the import
-  updates that assignment. Without a roster the student key fills ``Student`` and
-  ``SIS Login ID``.
+  submission file names ("Smith, Jane" -> ``smithjane``). Each assignment goes to the
+  roster column ``class.toml``'s ``[lms.columns]`` names, else to the one named after it or
+  carrying its number ("Notebook 03 (88001)"), keeping that heading with Canvas's
+  assignment id so the import updates that assignment; what maps onto no column is said.
+  Without a roster the student key fills ``Student`` and ``SIS Login ID``.
 - **Moodle** (``OUT/moodle_import.csv``): the column ``--key-column`` (the identifier
   mapped in Moodle's "Import grades > CSV file", e.g. ``Email address`` or ``ID number``)
-  then one column per part. With ``--roster`` (Moodle's grade export) the key is taken
+  then one column per assignment. With ``--roster`` (Moodle's grade export) the key is taken
   from the matched roster row; without, the student key is the key.
 
 Graded students the roster does not know are listed (and written to
@@ -37,6 +41,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..course.deadlines import Late, after_penalty
+from .class_config import ClassConfig, ClassConfigError, column_number, number_of
+from .class_config import load as load_class
+
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_MATCH = ["SIS Login ID", "SIS User ID", "ID", "Student"]
 POINTS_POSSIBLE = "Points Possible"
@@ -44,39 +52,54 @@ POINTS_POSSIBLE = "Points Possible"
 
 @dataclass
 class Scores:
-    """Points per student and part, from ``grades.csv``."""
-    parts: list[str]
-    points: dict[str, dict[str, float]]        # student -> part -> points
-    max_points: dict[str, float]               # part -> points possible
+    """Points per student and assignment (a notebook or a part: ``OUT/class.toml``), from ``grades.csv``."""
+    parts: list[str]                           # the assignments, in course order
+    points: dict[str, dict[str, float]]        # student -> assignment -> points (absent: nothing handed in)
+    max_points: dict[str, float]               # assignment -> points possible
     pending: dict[str, int] = field(default_factory=dict)   # student -> answers not graded yet
+    part_of: dict[str, str] = field(default_factory=dict)   # assignment -> its part (for late penalties)
 
 
-def read_scores(grades_csv: Path) -> Scores:
+def read_scores(grades_csv: Path, config: ClassConfig | None = None) -> Scores:
+    """Points per assignment. With one assignment per notebook (the default), a notebook a
+    student did not hand in has no points (an empty cell: the import leaves it alone)."""
+    config = config or ClassConfig()
     if not Path(grades_csv).is_file():
         raise ValueError(f"{grades_csv} not found: run `make grade OUT=...` first")
     points: dict = defaultdict(lambda: defaultdict(float))
-    top: dict = defaultdict(dict)               # part -> (notebook, grade_id) -> max
+    top: dict = defaultdict(dict)               # assignment -> (notebook, grade_id) -> max
     pending: dict = defaultdict(int)
+    part_of, order = {}, {}
     with open(grades_csv, newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
-            points[r["student"]][r["part"]] += float(r["score"] or 0)
-            top[r["part"]][(r["notebook"], r["grade_id"])] = float(r["max_score"])
+            unit = r["notebook"] if config.assignments == "notebook" else r["part"]
+            part_of[unit] = r["part"]
+            order.setdefault(unit, (r["part"], r["notebook"]))
+            key = (r["notebook"], r["grade_id"])
+            top[unit][key] = max(top[unit].get(key, 0.0), float(r["max_score"] or 0))
             pending[r["student"]] += r["status"] == "manual"
-    parts = sorted(top)
+            if r["status"] == "missing" and not config.charges_missing:
+                points[r["student"]]                # known, nothing handed in for this one
+                continue
+            points[r["student"]][unit] += float(r["score"] or 0)
+    handed = {u for p in points.values() for u in p}
+    parts = sorted((u for u in top if u in handed), key=lambda u: (order[u], u))   # one nobody handed in: no column
     return Scores(parts, {s: dict(p) for s, p in points.items()},
-                  {p: sum(top[p].values()) for p in parts}, dict(pending))
+                  {p: sum(top[p].values()) for p in parts}, dict(pending), part_of)
 
 
 def apply_late(scores: Scores, late_csv: Path) -> int:
-    """Replace each (student, part)'s points by those after the late penalty in ``late.csv``;
-    returns how many were lowered."""
+    """Lower each (student, assignment)'s points by the late penalty of its part in
+    ``late.csv``; returns how many were lowered."""
     lowered = 0
     with open(late_csv, newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
+            percent = float(r["penalty_percent"] or 0)
             got = scores.points.get(r["student"], {})
-            if r["part"] in got and float(r["penalty_percent"] or 0) > 0:
-                got[r["part"]] = float(r["after_penalty"])
-                lowered += 1
+            for unit in [u for u in got if scores.part_of.get(u, u) == r["part"]]:
+                if percent > 0:
+                    got[unit] = after_penalty(got[unit], Late(None, None, 0.0, 0, percent))
+                    lowered += 1
     return lowered
 
 
@@ -125,20 +148,51 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-def _part_headers(parts: list[str], header: list[str]) -> dict[str, str]:
-    """A roster column named after a part ("part1_representations (1234)") keeps its heading."""
-    out = {}
-    for p in parts:
-        out[p] = next((h for h in header if h == p or h.startswith(p + " (")), p)
-    return out
+def columns_for(units: list[str], header: list[str] | None, config: ClassConfig) -> tuple[dict[str, str], list[str]]:
+    """The gradebook column each assignment's points go to, and what could not be mapped
+    (said in words). In order: the column ``[lms.columns]`` names; a roster column named
+    after the assignment ("part1_representations (4711)"); the one roster column carrying
+    its number ("Notebook 03 (88001)", "03 Sequences (88001)"; "Part 1 (4711)" for a part).
+    Otherwise the assignment's own name: the LMS creates a new assignment for it."""
+    out, notes = {}, []
+    header = header or []
+    free = [h for h in header if h not in CANVAS_FIXED]
+    for u in units:
+        named = config.columns.get(u)
+        if named:
+            if header and named not in header:
+                raise ValueError(f"{config.path}: lms.columns.{u} = {named!r} is not a column of the roster "
+                                 f"(its columns: {', '.join(free)})")
+            out[u] = named
+            continue
+        same = [h for h in free if h == u or h.startswith(u + " (")]
+        if same:
+            out[u] = same[0]
+            continue
+        n, kinds = number_of(u), ("part",) if u.startswith("part") else ("notebook",)
+        numbered = [h for h in free if (c := column_number(h)) and c[1] == n and c[0] in kinds]
+        if len(numbered) == 1 and n is not None:
+            out[u] = numbered[0]
+            continue
+        out[u] = u
+        if header:
+            why = (f"several roster columns could be it ({', '.join(numbered)})" if numbered else
+                   "no roster column names it or its number")
+            notes.append(f"{u}: {why}; exported as a new column {u!r} (the LMS would create a new "
+                         f"assignment); name its column in class.toml [lms.columns]")
+    return out, notes
 
 
 def write_canvas(scores: Scores, dest: Path, roster: Path | None = None,
-                 match_on: str | None = None) -> list[str]:
-    """Write the Canvas CSV; returns the graded students the roster does not know."""
+                 match_on: str | None = None, config: ClassConfig | None = None,
+                 notes: list[str] | None = None) -> list[str]:
+    """Write the Canvas CSV; returns the graded students the roster does not know. The
+    assignments that map onto no column of the roster are added to ``notes``."""
+    config = config or ClassConfig()
+    notes = notes if notes is not None else []
     students = sorted(scores.points)
     if roster is None:
-        heads = {p: p for p in scores.parts}
+        heads, _ = columns_for(scores.parts, None, config)
         rows = [{"Student": s, "SIS Login ID": s, **{heads[p]: _num(scores.points[s].get(p)) for p in scores.parts}}
                 for s in students]
         unmatched = []
@@ -150,7 +204,8 @@ def write_canvas(scores: Scores, dest: Path, roster: Path | None = None,
         columns = [match_on] if match_on else CANVAS_MATCH
         found, unmatched = match(students, roster_rows, columns)
         by_row = {id(r): s for s, r in found.items()}
-        heads = _part_headers(scores.parts, header)
+        heads, unmapped = columns_for(scores.parts, header, config)
+        notes += unmapped
         rows = []
         for r in roster_rows:
             s = by_row.get(id(r))
@@ -166,8 +221,12 @@ def write_canvas(scores: Scores, dest: Path, roster: Path | None = None,
 
 
 def write_moodle(scores: Scores, dest: Path, key_column: str, roster: Path | None = None,
-                 match_on: str | None = None) -> list[str]:
-    """Write the Moodle CSV keyed on ``key_column``; returns the unmatched graded students."""
+                 match_on: str | None = None, config: ClassConfig | None = None) -> list[str]:
+    """Write the Moodle CSV keyed on ``key_column``; returns the unmatched graded students.
+    The columns are the assignments' names, or those ``[lms.columns]`` gives (Moodle's
+    import maps each column onto a grade item when it is read)."""
+    config = config or ClassConfig()
+    heads = {u: config.columns.get(u, u) for u in scores.parts}
     students = sorted(scores.points)
     if roster is None:
         keyed, unmatched = {s: s for s in students}, []
@@ -180,7 +239,7 @@ def write_moodle(scores: Scores, dest: Path, key_column: str, roster: Path | Non
         keyed = {s: row[key_column] for s, row in found.items()}
     with open(dest, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow([key_column, *scores.parts])
+        w.writerow([key_column, *[heads[u] for u in scores.parts]])
         for s in students:
             if s in keyed:
                 w.writerow([keyed[s], *[_num(scores.points[s].get(p)) for p in scores.parts]])
@@ -197,26 +256,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key-column", help="moodle: the identifier column of the import, e.g. 'Email address'")
     p.add_argument("--raw", action="store_true", help="points before late penalties (default: after, "
                                                       "when OUT/late.csv exists)")
+    p.add_argument("--class-config", type=Path, default=None,
+                   help="one assignment per notebook or per part, and their gradebook columns (TOML; "
+                        "default: OUT/class.toml when it exists, else one assignment per notebook)")
     p.add_argument("--file", type=Path, help="where to write (default: OUT/canvas_import.csv or OUT/moodle_import.csv)")
     args = p.parse_args(argv)
     if args.lms == "moodle" and not args.key_column:
         p.error("moodle needs --key-column (the column Moodle's import maps to a user field)")
     if args.roster is not None and not args.roster.is_file():
         p.error(f"--roster {args.roster} does not exist")
+    notes: list[str] = []
     try:
-        scores = read_scores(args.out / "grades.csv")
+        config = load_class(args.out, path=args.class_config)
+        scores = read_scores(args.out / "grades.csv", config)
         if not args.raw and (args.out / "late.csv").is_file():
             n = apply_late(scores, args.out / "late.csv")
-            print(f"late penalties applied ({args.out / 'late.csv'}): {n} part(s) lowered; --raw for the points before")
+            print(f"late penalties applied ({args.out / 'late.csv'}): {n} assignment(s) lowered; "
+                  "--raw for the points before")
         dest = args.file or args.out / f"{args.lms}_import.csv"
         if args.lms == "canvas":
-            unmatched = write_canvas(scores, dest, args.roster, args.match_on)
+            unmatched = write_canvas(scores, dest, args.roster, args.match_on, config, notes)
         else:
-            unmatched = write_moodle(scores, dest, args.key_column, args.roster, args.match_on)
-    except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as err:
+            unmatched = write_moodle(scores, dest, args.key_column, args.roster, args.match_on, config)
+    except (ValueError, KeyError, csv.Error, UnicodeDecodeError, ClassConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {dest} ({len(scores.points) - len(unmatched)} graded student(s), parts: {', '.join(scores.parts)})")
+    unit = "notebook" if config.assignments == "notebook" else "part"
+    print(f"wrote {dest} ({len(scores.points) - len(unmatched)} graded student(s); one assignment per {unit}"
+          f"{' (class.toml)' if config.path else ''}: {', '.join(scores.parts)})")
+    for note in notes:
+        print(f"WARNING: not mapped onto the roster: {note}")
     pending = sorted(s for s, n in scores.pending.items() if n)
     if pending:
         print(f"note: {len(pending)} student(s) have answers not graded by hand yet (counted as 0): "

@@ -38,38 +38,48 @@ def write_grades_csv(rows: list[Row], path: Path) -> None:
                         r.comment])
 
 
-def write_totals_csv(rows: list[Row], parts: list[str], path: Path, late: dict | None = None) -> None:
-    """One row per student: points per part, total, maximum, percent, questions waiting
-    for manual grading. Plain columns an LMS grade import can map. With ``late``
-    (``{(student, part): deadlines.Late}``, when a deadlines file is in use) also, per part,
-    the days late and the points after the late penalty, then the penalty, total and
-    percent after it; the raw columns stay as they are."""
+def write_totals_csv(rows: list[Row], units: list[str], path: Path, late: dict | None = None,
+                     config=None) -> None:
+    """One row per student: points per assignment (a part, or a notebook when the class
+    has one assignment per notebook: ``config``, :mod:`.class_config`), total, maximum,
+    percent, questions waiting for manual grading. Plain columns an LMS grade import can map.
+    An assignment the student handed nothing in for is an empty cell and not in the maximum.
+    With ``late`` (``{(student, part): deadlines.Late}``, when a deadlines file is in use) also,
+    per assignment, the days late and the points after the late penalty (a notebook takes
+    its part's), then the penalty, total and percent after it; the raw columns stay as they are."""
+    from .class_config import ClassConfig, handed_in_units
+    config = config or ClassConfig(assignments="part")
     got: dict = defaultdict(lambda: defaultdict(float))
     top: dict = defaultdict(lambda: defaultdict(float))
     manual: dict = defaultdict(int)
+    part_of: dict = {}
     for r in rows:
-        got[r.student][r.part] += r.score or 0.0
-        top[r.student][r.part] += r.max_score
+        unit = config.unit(r)
+        got[r.student][unit] += r.score or 0.0
+        top[r.student][unit] += r.max_score
         manual[r.student] += r.status == "manual"
-    head = ["student", *parts, "total", "max_total", "percent", "pending_manual"]
+        part_of[unit] = r.part
+    handed = handed_in_units(rows, config)
+    head = ["student", *units, "total", "max_total", "percent", "pending_manual"]
     if late is not None:
-        head += [f"{p}_days_late" for p in parts] + [f"{p}_after_penalty" for p in parts]
+        head += [f"{u}_days_late" for u in units] + [f"{u}_after_penalty" for u in units]
         head += ["late_penalty", "total_after_penalty", "percent_after_penalty"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(head)
         for s in sorted(got):
-            total = sum(got[s][p] for p in parts)
-            top_total = sum(top[s][p] for p in parts)
-            line = [s, *[_num(got[s][p]) for p in parts], _num(total), _num(top_total),
+            mine = [u for u in units if u in handed[s]]
+            total = sum(got[s][u] for u in mine)
+            top_total = sum(top[s][u] for u in mine)
+            line = [s, *[_num(got[s][u]) if u in handed[s] else "" for u in units], _num(total), _num(top_total),
                     f"{100 * total / top_total:.1f}" if top_total else "", manual[s]]
             if late is not None:
                 from ..course.deadlines import after_penalty
-                after = {p: after_penalty(got[s][p], late[(s, p)]) if (s, p) in late else got[s][p]
-                         for p in parts}
+                lt = {u: late.get((s, part_of.get(u, u))) for u in mine}
+                after = {u: after_penalty(got[s][u], lt[u]) if lt[u] else got[s][u] for u in mine}
                 kept = sum(after.values())
-                line += [late[(s, p)].days if (s, p) in late else "" for p in parts]
-                line += [_num(round(after[p], 4)) for p in parts]
+                line += [lt[u].days if u in mine and lt[u] else "" for u in units]
+                line += [_num(round(after[u], 4)) if u in mine else "" for u in units]
                 line += [_num(round(total - kept, 4)), _num(round(kept, 4)),
                          f"{100 * kept / top_total:.1f}" if top_total else ""]
             w.writerow(line)

@@ -24,16 +24,20 @@ def _fmt(x: float | None) -> str:
 
 
 def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
+    """Score per student and notebook, total and percentage. A notebook that counts for
+    nothing (not handed in, with one assignment per notebook: its questions carry no
+    points) shows "-", and the student's total and percentage leave it out."""
     got: dict = defaultdict(lambda: defaultdict(float))
-    top: dict = defaultdict(float)
+    mine: dict = defaultdict(lambda: defaultdict(float))   # the student's maximum per notebook
     pending: dict = defaultdict(float)     # points of written answers not graded yet
     students = sorted({r.student for r in rows})
     for r in rows:
         got[r.student][r.notebook] += r.score or 0.0
-        if r.student == students[0]:
-            top[r.notebook] += r.max_score
+        mine[r.student][r.notebook] += r.max_score
         if r.status == "manual":
             pending[r.student] += r.max_score
+    top = {nb: max([mine[s][nb] for s in students] or [0.0]) for nb in notebooks}
+    counts = {s: {nb for nb in notebooks if mine[s][nb] > 0 or got[s][nb]} for s in students}
     short = {nb: nb.split("_")[0] for nb in notebooks}
     total_max = sum(top[nb] for nb in notebooks)
     name_w = max([len("student")] + [len(s) for s in students])
@@ -42,12 +46,16 @@ def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
     lines = [head, "-" * len(head)]
     for s in students:
         total = sum(got[s][nb] for nb in notebooks)
-        pct = 100.0 * total / total_max if total_max else 0.0
-        lines.append(f"{s:<{name_w}}  " + "  ".join(f"{_fmt(got[s][nb]):>8}" for nb in notebooks)
+        s_max = sum(mine[s][nb] for nb in notebooks)
+        pct = 100.0 * total / s_max if s_max else 0.0
+        lines.append(f"{s:<{name_w}}  " + "  ".join(f"{_fmt(got[s][nb]) if nb in counts[s] else '-':>8}"
+                                                      for nb in notebooks)
                      + f"  {_fmt(total):>11}  {pct:5.1f}  {_fmt(pending[s]) + ' pt' if pending[s] else '':>7}")
     if students:
-        n = len(students)
-        means = [sum(got[s][nb] for s in students) / n for nb in notebooks]
+        means = []
+        for nb in notebooks:
+            who = [s for s in students if nb in counts[s]]
+            means.append(sum(got[s][nb] for s in who) / len(who) if who else 0.0)
         total_mean = sum(means)
         lines.append("-" * len(head))
         lines.append(f"{'mean':<{name_w}}  " + "  ".join(f"{m:8.1f}" for m in means)
@@ -55,6 +63,9 @@ def class_table(rows: list[Row], notebooks: list[str]) -> list[str]:
     if any(pending.values()):
         lines.append("pending: points of written answers that wait for a person (not 0: not graded yet); "
                      "the totals hold only what is graded so far.")
+    if any(len(counts[s]) < len(notebooks) for s in students):
+        lines.append("-: not handed in and not charged (no grade for that assignment), so not in the "
+                     "student's total or %; mean: of the students it counts for.")
     return lines
 
 
