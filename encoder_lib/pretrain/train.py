@@ -63,9 +63,16 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores ({cpu}){gpu}"
 
 
-def lr_factor(step: int, config: PretrainConfig) -> float:
+def lr_factor(step: int, config: PretrainConfig, progress: float | None = None) -> float:
     """Multiplier of the peak lr after ``step`` optimizer steps: linear warm-up, then
-    cosine decay to ``min_lr_ratio``."""
+    cosine decay to ``min_lr_ratio``.
+
+    ``progress`` (0 to 1), when given, is how far the run is in place of
+    ``step / max_steps``: a time-capped run passes max(step / max_steps, elapsed / time
+    limit) (``encoder_lib.notebook.TimeBudget``), so warm-up and decay fit in the time it
+    has; warm-up takes the share ``warmup_steps / max_steps`` of the run either way."""
+    if progress is not None:
+        step = min(max(float(progress), 0.0), 1.0) * config.max_steps     # the step that far along
     if step < config.warmup_steps:
         return (step + 1) / (config.warmup_steps + 1)
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
