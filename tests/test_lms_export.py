@@ -135,13 +135,28 @@ def test_per_notebook_export_fills_the_instructors_notebook_columns_and_charges_
     assert "02_attention" not in header                              # nobody handed it in
     assert "WARNING: not mapped onto the roster: 04_mlm" in said and "class.toml [lms.columns]" in said
     assert "one assignment per notebook" in said
+    # the roster's Notebook 01 is worth 14 like ours; its 03 column 20 like ours: no warning on points
+    assert "points in the roster" not in said
+
+
+def test_a_gradebook_column_worth_other_points_than_the_notebook_is_said(tmp_path, capsys):
+    out = _per_notebook(tmp_path, '[lms.columns]\n"04_mlm" = "Part 2 (88100)"\n')
+    roster = tmp_path / "roster.csv"
+    roster.write_text((FIXTURES / "canvas_gradebook_per_notebook.csv").read_text(encoding="utf-8")
+                      .replace(",14.00,20.00,", ",10.00,20.00,"), encoding="utf-8")
+    assert main(["canvas", "--out", str(out), "--roster", str(roster)]) == 0
+    said = capsys.readouterr().out
+    assert "WARNING: Notebook 01 (88001): worth 10 points in the roster, 14 here" in said
+    assert "03 Sequence" not in said and "Part 2" not in said
 
 
 def test_class_toml_names_the_gradebook_columns_and_a_wrong_name_is_refused(tmp_path, capsys):
     out = _per_notebook(tmp_path, '[lms.columns]\n"04_mlm" = "Part 2 (88100)"\n"03_seq" = "Quiz 3 (90000)"\n')
     roster = str(FIXTURES / "canvas_gradebook_per_notebook.csv")
     assert main(["canvas", "--out", str(out), "--roster", roster]) == 0
-    assert "WARNING" not in capsys.readouterr().out
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("WARNING")]
+    assert warnings == ["WARNING: Quiz 3 (90000): worth 5 points in the roster, 20 here; Canvas keeps its own "
+                        "points possible, so set the assignment to 20 points (or scale the scores) before importing"]
     rows = _read(out / "canvas_import.csv")
     assert {r["Student"]: r["Part 2 (88100)"] for r in rows} == {
         "Points Possible": "30", "Lovelace, Ada": "3", "Brown, Ben": "30"}

@@ -123,6 +123,21 @@ def read_roster(path: Path) -> tuple[list[str], list[dict]]:
     return header, rows
 
 
+def points_possible(path: Path) -> dict[str, float]:
+    """Canvas's "Points Possible" row of a roster: column -> points (numbers only)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for r in csv.DictReader(f):
+            if (next(iter(r.values()), "") or "").strip() == POINTS_POSSIBLE:
+                out = {}
+                for col, value in r.items():
+                    try:
+                        out[col] = float(value)
+                    except (TypeError, ValueError):
+                        pass
+                return out
+    return {}
+
+
 def match(students: list[str], roster: list[dict], columns: list[str]) -> tuple[dict[str, dict], list[str]]:
     """Roster row per graded student (first of ``columns`` that matches), and the unmatched."""
     index: dict[str, dict] = {}
@@ -178,7 +193,7 @@ def columns_for(units: list[str], header: list[str] | None, config: ClassConfig)
         if header:
             why = (f"several roster columns could be it ({', '.join(numbered)})" if numbered else
                    "no roster column names it or its number")
-            notes.append(f"{u}: {why}; exported as a new column {u!r} (the LMS would create a new "
+            notes.append(f"not mapped onto the roster: {u}: {why}; exported as a new column {u!r} (the LMS would create a new "
                          f"assignment); name its column in class.toml [lms.columns]")
     return out, notes
 
@@ -206,6 +221,13 @@ def write_canvas(scores: Scores, dest: Path, roster: Path | None = None,
         by_row = {id(r): s for s, r in found.items()}
         heads, unmapped = columns_for(scores.parts, header, config)
         notes += unmapped
+        possible = points_possible(roster)
+        for p in scores.parts:
+            theirs = possible.get(heads[p])
+            if theirs is not None and abs(theirs - scores.max_points[p]) > 1e-9:
+                notes.append(f"{heads[p]}: worth {theirs:g} points in the roster, {scores.max_points[p]:g} here; "
+                             f"Canvas keeps its own points possible, so set the assignment to "
+                             f"{scores.max_points[p]:g} points (or scale the scores) before importing")
         rows = []
         for r in roster_rows:
             s = by_row.get(id(r))
@@ -285,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {dest} ({len(scores.points) - len(unmatched)} graded student(s); one assignment per {unit}"
           f"{' (class.toml)' if config.path else ''}: {', '.join(scores.parts)})")
     for note in notes:
-        print(f"WARNING: not mapped onto the roster: {note}")
+        print(f"WARNING: {note}")
     pending = sorted(s for s, n in scores.pending.items() if n)
     if pending:
         print(f"note: {len(pending)} student(s) have answers not graded by hand yet (counted as 0): "
