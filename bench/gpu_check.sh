@@ -7,6 +7,8 @@
 #   compile    the benchmark with ours through torch.compile
 #   pretrain   the pre-training step against BertForMaskedLM: eager, then compiled at
 #              several batch sizes (tokens/s, ratio, MFU)
+#   mfu        issue 23's pre-training speed settings: bash bench/mfu_h100.sh (its own STAGES;
+#              about 9 minutes, results in $OUT too)
 #   notebooks  the solution notebooks in an IPython shell (needs IPython and ipywidgets),
 #              full size then grading mode; NOTEBOOKS="04 05" picks some by number
 # Results go to $OUT (or ./gpu_results). ENCODER_LIB_MODEL_DIR may point at a copy of
@@ -37,6 +39,7 @@ if has pretrain; then
   python3 bench/pretrain_speed.py --compile --configs bert-base --batch 64,128,256 2>&1 | grep -v -i warning \
       | tee "$OUT/pretrain_compiled_base.txt"
 fi
+has mfu && OUT="$OUT" STAGES="${MFU_STAGES:-speed toggles loss}" bash bench/mfu_h100.sh
 if has notebooks; then
   picked=()
   for n in ${NOTEBOOKS:-}; do picked+=(solutions/*/"$n"_*.ipynb); done
