@@ -48,6 +48,9 @@ CHECKS = {
     "check_close": (("name", "got", "expected", "atol", "rtol", "hint", "rule"), "got", "expected"),
     "check_sequence": (("name", "got", "expected", "hint", "rule"), "got", "expected"),
     "check_choice": (("name", "value", "options", "hint"), "value", "options"),
+    # the scores come from the student's run; with ``record``, the grader takes them from the
+    # run recorded in the submitted notebook (autograder/sandbox/recorded.py)
+    "check_argmax": (("name", "value", "scores", "atol", "record", "hint", "rule"), "value", "scores"),
 }
 RAISES = ("call", "fn", "exception")
 #: Calls that draw random numbers: a statement making one is never removed.

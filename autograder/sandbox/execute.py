@@ -42,6 +42,7 @@ from traitlets import Integer, Unicode
 
 from ..course.probes import Probes
 from .judge import judge
+from .recorded import run_records
 from .kernel_probe import MIME
 
 PROBE_LINE = "__probe__ = __import__('__autograder_probe__').begin({token!r})\n"
@@ -396,16 +397,19 @@ class SandboxedExecute(Execute):
     # ------------------------------------------------------------- test cells
     def _load_probes(self) -> None:
         self._mode, self._probes, self._reference, self._reference_out = "", {}, {}, ""
+        self._run_records = None
         if not self.probe_context:
             return
         with open(self.probe_context, encoding="utf-8") as f:
             ctx = json.load(f)
         notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
         entry = ctx.get("notebooks", {}).get(notebook, {})
+        self._mode = ctx.get("mode", "student")
+        # a student's own run, as recorded in the file handed in (read here, before it runs again)
+        self._run_records = run_records(entry.get("submitted_file")) if self._mode != "reference" else None
         if entry.get("reference_file"):
             with open(entry["reference_file"], encoding="utf-8") as f:
                 entry = json.load(f)
-        self._mode = ctx.get("mode", "student")
         self._probes = {gid: Probes.from_json(p) for gid, p in entry.get("probes", {}).items()}
         self._reference = entry.get("reference", {})
         self._reference_out = entry.get("reference_out", "")
@@ -470,15 +474,18 @@ class SandboxedExecute(Execute):
         else:
             reference = self._reference.get(probes.grade_id, [])
         judged = monotonic()
-        verdict = judge(probes, reference, records, error, token)
+        verdict = judge(probes, reference, records, error, token, self._run_records)
         self._add_time("judge_s", monotonic() - judged)
         if verdict.passed and any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
             self._event("stderr_in_test", index, "the test's code wrote to stderr (warnings): the verdict "
                                                  "does not depend on the output, so it cost nothing")
         cell.outputs = []
+        notes = "".join(f"Note: {n}\n" for n in verdict.notes)
         if verdict.passed:
-            cell.outputs.append(new_output("stream", name="stdout", text="All checks of this test passed.\n"))
+            cell.outputs.append(new_output("stream", name="stdout", text="All checks of this test passed.\n" + notes))
         else:
+            if notes:
+                cell.outputs.append(new_output("stream", name="stdout", text=notes))
             self._add_error(cell, verdict.ename, verdict.message)
         if self._mode == "reference" and not verdict.passed:
             self._event("reference_failed", index, f"the instructor's solution fails this test: {verdict.detail}")

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from encoder_lib.checks import rules
-from encoder_lib.checks.plain import Raised, TensorData, from_json
+from encoder_lib.checks.plain import Raised, TensorData, from_json, to_json
 
 from ..course.probes import Probes, Site
+from .recorded import RunRecords
 
 #: Exception classes whose names a hidden-test message may show.
 KNOWN_ERRORS = re.compile(r"^[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit|Stopped|Iteration)$")
@@ -38,6 +39,7 @@ class Verdict:
     detail: str = ""                                # for the instructor (may quote hidden tests)
     flags: list[str] = field(default_factory=list)  # what a person should look at
     ename: str = "AssertionError"                   # the error a failing test shows (the cell's own if it raised)
+    notes: list[str] = field(default_factory=list)  # said to the student whether it passed or not
 
 
 def _decode(obj: Any) -> Any:
@@ -129,6 +131,8 @@ def _one(site: Site, ref: dict, got: dict) -> str | None:
         return rules.check_sequence(name, value, expected, hint, rule)
     if kind == "check_choice":
         return rules.check_choice(name, value, expected, hint)
+    if kind == "check_argmax":
+        return rules.check_argmax(name, value, expected, _param(ref, "atol", 0.0), hint, rule)
     return f"unknown check {kind}"
 
 
@@ -165,11 +169,38 @@ def _error_message(error: dict, hidden: bool) -> str:
             "like the ones the visible test uses.")
 
 
+def _from_the_students_run(site: Site, ref: dict, rec: dict,
+                           records: RunRecords | None) -> tuple[dict, dict, str]:
+    """A check of a run-dependent answer (``check_argmax(..., record=...)``) compares it with
+    what the student's own run recorded in the submitted notebook, read by the grader
+    (:mod:`autograder.sandbox.recorded`), not with the run made while grading. Returns the
+    reference and student reports to judge, and a note for the student ("" when the recorded
+    run was used)."""
+    record = _param(ref, "record") if site.kind == "check_argmax" else None
+    if not record or records is None:                # the reference run: its own run is the one
+        return ref, rec, ""
+    name = str(_param(ref, "name", "the answer"))
+    key = str(record).split("/")[0]
+    if name in records.computed.get(key, set()):
+        return ref, rec, (f"{name} is computed from {key} in your notebook, so it was compared with the run "
+                          "made while grading (with smaller settings than yours).")
+    found, value = records.lookup(str(record))
+    if not found:
+        return ref, rec, (f"Your notebook holds no recorded {key} (a course cell records it when it runs), so "
+                          f"{name} was compared with the run made while grading, with smaller settings than yours: "
+                          "run the whole notebook before you hand it in.")
+    recorded = to_json(value)
+    return {**ref, "expected": recorded}, {**rec, "expected": recorded}, ""
+
+
 def judge(probes: Probes, reference: list[dict], student: list[dict], error: dict | None,
-          token: str) -> Verdict:
+          token: str, records: RunRecords | None = None) -> Verdict:
     """The verdict of one test cell: ``reference`` and ``student`` are the cells' reports
-    in order, ``error`` the error the student's cell ended with (ename, evalue) or None."""
+    in order, ``error`` the error the student's cell ended with (ename, evalue) or None,
+    ``records`` what the student's own run recorded in the submitted notebook (None in the
+    reference run)."""
     flags: list[str] = []
+    notes: list[str] = []
     ref_by: dict[int, list[dict]] = {}
     for r in reference:
         if "site" in r:
@@ -202,6 +233,9 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
             return Verdict(False, "This check could not be judged: your notebook gave it other inputs than the "
                                   "instructor's solution did (for example a random draw made in another order). "
                                   "Your instructor will look at it.", f"inputs differ at site {k}", flags)
+        ref, rec, note = _from_the_students_run(site, ref, rec, records)
+        if note and note not in notes:
+            notes.append(note)
         try:
             failure = _one(site, ref, rec)
         except (ValueError, KeyError, TypeError) as err:
@@ -214,18 +248,18 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
             if quotes_hidden(message, probes.hidden_literals):
                 message = f"The check on line {site.line} of the test failed (the values are not shown: " \
                           "they would quote the hidden tests)."
-            return Verdict(False, message, f"site {k} (line {site.line}): {failure}", flags)
+            return Verdict(False, message, f"site {k} (line {site.line}): {failure}", flags, notes=notes)
     if forged:
         flags.append(f"{forged} report(s) that the grader did not ask for (forged or replayed)")
     missing = [(k, len(refs) - seen.get(k, 0)) for k, refs in ref_by.items() if seen.get(k, 0) < len(refs)]
     if error is not None:
         return Verdict(False, _error_message(error, hidden_phase), f"{error.get('ename')}: {error.get('evalue')}",
-                       flags, str(error.get("ename") or "Exception"))
+                       flags, str(error.get("ename") or "Exception"), notes)
     if missing:
         k = min(k for k, _ in missing)
         site = probes.sites.get(k)
         where = HIDDEN if site is None or site.hidden else f"the check on line {site.line} of the test"
         return Verdict(False, f"The test did not reach every check: {where} never ran (did a loop over your "
                               "results run fewer times than expected, or was a check replaced?).",
-                       f"missing reports: {missing}", flags)
-    return Verdict(True, "", "", flags)
+                       f"missing reports: {missing}", flags, notes=notes)
+    return Verdict(True, "", "", flags, notes=notes)

@@ -219,7 +219,8 @@ class Worker:
                                    "reference_out": str(out)}
             else:
                 path = reference_path(Path(self.ctx["reference"]), job["assignment"], name)
-                notebooks[name] = {"reference_file": str(path)}
+                # the handed-in file: what the student's own run recorded is read from it (recorded.py)
+                notebooks[name] = {"reference_file": str(path), "submitted_file": str(submitted / f"{name}.ipynb")}
         (self.base / "probe_context.json").write_text(json.dumps({"mode": mode, "notebooks": notebooks}),
                                                       encoding="utf-8")
 

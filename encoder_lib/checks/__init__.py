@@ -8,6 +8,12 @@ before the final "values differ from the reference", so that a student reads the
 message that names the rule they broke. Call the student's function through
 :func:`checked_call` so that a crash inside it says which call failed.
 
+To check *how* an answer computes something, run it inside :class:`RowWatch` (how many rows
+of the input a weight was applied to: "the output layer runs at the chosen rows only") or
+:class:`TorchCalls` (which torch functions it called, by whatever name: "the batch is moved to
+``policy.device``"). :func:`record_run` records a number of the student's own run in the
+notebook, for a quiz about that run (:func:`check_argmax`'s ``record``).
+
 Each check describes its inputs as plain data (:mod:`encoder_lib.checks.plain`) and
 asks the rule in :mod:`encoder_lib.checks.rules`; the grader decides a submission's
 tests with the same rules, in its own process.
@@ -21,11 +27,13 @@ import torch
 from encoder_lib.checks import rules
 from encoder_lib.checks.calls import (LIBRARY_ATTENTION, LIBRARY_LAYER_NORM, LIBRARY_SOFTMAX,
                                       checked_call, forbid, forbid_all)
+from encoder_lib.checks.calls import RowWatch, TorchCalls
 from encoder_lib.checks.plain import describe
+from encoder_lib.checks.record import record_run
 
 __all__ = ["check_type", "check_shape", "check_dtype", "check_close", "check_sequence", "check_choice",
-           "check_finite", "check_raises", "checked_call", "forbid", "forbid_all",
-           "LIBRARY_SOFTMAX", "LIBRARY_ATTENTION", "LIBRARY_LAYER_NORM"]
+           "check_finite", "check_raises", "check_argmax", "checked_call", "forbid", "forbid_all",
+           "record_run", "RowWatch", "TorchCalls", "LIBRARY_SOFTMAX", "LIBRARY_ATTENTION", "LIBRARY_LAYER_NORM"]
 
 def _raise_if(message: str | None) -> None:
     if message is not None:
@@ -67,6 +75,19 @@ def check_sequence(name: str, got: Any, expected: Sequence, hint: str | None = N
 def check_choice(name: str, value: Any, options: Iterable, hint: str | None = None) -> None:
     """A quiz answer is one of the allowed options (a format check, not a correctness one)."""
     _raise_if(rules.check_choice(name, describe(value), describe(list(options)), hint))
+
+
+def check_argmax(name: str, value: Any, scores: Sequence[float], atol: float = 0.0,
+                 record: str | None = None, hint: str | None = None, rule: str | None = None) -> None:
+    """``value`` is an int index at which ``scores`` reaches its maximum (within ``atol``:
+    any of several tied places counts).
+
+    ``record`` names where the notebook recorded these scores with :func:`record_run`
+    (``"probe_results/minilm/wic"``: the recorded value ``probe_results``, then keys into
+    it). Here the check uses ``scores`` as given; the grader uses the scores the student's
+    own run recorded in the notebook handed in (it reruns the notebook with other settings,
+    whose scores may peak elsewhere)."""
+    _raise_if(rules.check_argmax(name, describe(value), describe(scores), atol, hint, rule))
 
 
 def check_raises(call: str, fn: Callable, exception: type[BaseException], *args: Any,

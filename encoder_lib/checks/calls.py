@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 
@@ -281,3 +282,96 @@ def checked_call(call: str, fn: Callable, *args: Any, forbidden: Iterable[Any] =
         raise
     except Exception as err:   # noqa: BLE001 - report any crash of the student's code
         raise AssertionError(f"{call} raised {type(err).__name__}: {err}") from err
+
+
+# ---------------------------------------------------------------- watching what ran
+
+def _tensors(value: Any, depth: int = 0):
+    """The tensors in a torch function's arguments or result (in lists, tuples, dicts)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif depth < 3 and isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v, depth + 1)
+    elif depth < 3 and isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors(v, depth + 1)
+
+
+class TorchCalls(TorchFunctionMode):
+    """Inside the block, ``see(name, args, kwargs)`` is told of every torch function the
+    code calls (``"to"``, ``"linear"``, ``"cross_entropy"``, a tensor method by its name),
+    at the level the code calls it: not the ones torch runs inside it. Whatever name the
+    code calls a function by (``from torch.nn.functional import cross_entropy``,
+    ``nn.CrossEntropyLoss()``), the same function is seen.
+
+    A test uses it to check a rule about *how* something is computed (the batch moved to
+    ``policy.device``, the loss computed inside autocast) without caring which torch call
+    the student chose."""
+
+    def __init__(self, see: Callable[[str, tuple, dict], None]):
+        super().__init__()
+        self.see = see
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name == "__get__":                            # a property: Tensor.T, Tensor.grad ...
+            name = getattr(getattr(func, "__self__", None), "__name__", name)
+        self.see(name, args, kwargs)
+        return func(*args, **kwargs)
+
+
+class RowWatch(TorchFunctionMode):
+    """Inside the block, how many rows of ``data`` each watched tensor was applied to.
+
+    Every result torch computes inherits the origins of its tensor arguments: ``data`` (the
+    input of the student's function) and the watched tensors (``{"projection": E}``, a weight
+    matrix and what is made of it: ``E.T``, ``E.t().contiguous()``). A result made from
+    ``data`` and a watched tensor is a result of that tensor *applied to the data*; its
+    rows are its elements divided by the watched width (``widths``; by default the
+    watched tensor's first dimension: V for a (V, d) table), counted when one of its
+    dimensions has that width. ``rows[name]`` is the most rows of any such result.
+
+    So a (d, V) copy of the weights (``W.t().contiguous()``) counts nothing (it holds no
+    data), ``h @ E.T`` counts the rows of ``h``, and a transposed product (V, n) counts n."""
+
+    def __init__(self, data: torch.Tensor, watched: dict[str, torch.Tensor], widths: dict[str, int] | None = None):
+        super().__init__()
+        self._origins: dict[int, tuple[Any, frozenset]] = {}   # id -> (weak reference, origins)
+        self.widths = {name: int((widths or {}).get(name, t.shape[0])) for name, t in watched.items()}
+        self.rows = {name: 0 for name in watched}
+        self._mark(data, frozenset({"data"}))
+        for name, t in watched.items():
+            self._mark(t, frozenset({name}))
+
+    def _mark(self, t: torch.Tensor, origins: frozenset) -> None:
+        import weakref
+
+        try:
+            ref = weakref.ref(t)
+        except TypeError:
+            return
+        old = self._origin(t)
+        self._origins[id(t)] = (ref, origins | old)
+
+    def _origin(self, t: torch.Tensor) -> frozenset:
+        entry = self._origins.get(id(t))
+        if entry is None or entry[0]() is not t:         # an id reused by a newer tensor
+            return frozenset()
+        return entry[1]
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        origins = frozenset().union(*(self._origin(t) for t in _tensors((args, kwargs))))
+        if origins:
+            for t in _tensors(out):
+                self._mark(t, origins)
+                if "data" not in origins:
+                    continue
+                for name in origins & self.rows.keys():
+                    width = self.widths[name]
+                    if width > 0 and width in tuple(t.shape):
+                        self.rows[name] = max(self.rows[name], t.numel() // width)
+        return out

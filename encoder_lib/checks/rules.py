@@ -184,6 +184,28 @@ def check_choice(name: str, value: Any, options: Any, hint: str | None = None) -
     return None
 
 
+def check_argmax(name: str, value: Any, scores: Any, atol: float = 0.0, hint: str | None = None,
+                 rule: str | None = None) -> str | None:
+    """``value`` is an int (not a bool) index of ``scores`` (a list of numbers) whose score
+    is the maximum, within ``atol``."""
+    scores = _as_list(scores)
+    if isinstance(scores, tuple):
+        scores = list(scores)
+    if not isinstance(scores, list) or not scores or any(
+            isinstance(s, bool) or not isinstance(s, (int, float)) for s in scores):
+        return _with_hint(f"{_rule(rule)}the scores to compare {name} with could not be read.", hint)
+    if type(value) is not int:
+        return _with_hint(f"{_rule(rule)}{name} should be an int, but it is a {type_name(value)}.", hint)
+    if not 0 <= value < len(scores):
+        return _with_hint(f"{_rule(rule)}{name} = {value} is not one of the places 0 to {len(scores) - 1}.", hint)
+    best = max(scores)
+    if scores[value] < best - atol:
+        peaks = [i for i, s in enumerate(scores) if s >= best - atol]
+        return _with_hint(f"{_rule(rule)}{name} = {value}, where the score is {scores[value]:.4g}; the highest "
+                          f"score, {best:.4g}, is at {' or '.join(map(str, peaks))}.", hint)
+    return None
+
+
 def check_raises(call: str, outcome: Any, exception: Any, hint: str | None = None,
                  rule: str | None = None) -> str | None:
     """``outcome``: the :class:`Raised` of the call, or ``None`` when it returned."""
