@@ -5,8 +5,9 @@
 
 Each *bug* takes one answer cell of a solution notebook, as a student who solved it
 would hand it in, and changes one thing so that it breaks one rule the notebook's text
-states (the ``rule`` field says which). Each *alternative* is a correct answer written
-in another style than the solution. ``tests/test_planted_bugs.py`` runs them all in the
+states (the ``rule`` field says which; where ``MESSAGES`` gives one, the ``message`` field
+holds text the visible test's message must contain). Each *alternative* is a correct answer
+written in another style than the solution. ``tests/test_planted_bugs.py`` runs them all in the
 student's view and in the grader's and checks that every point the grader takes off a
 code exercise was shown failing by a visible test first, and that the alternatives keep
 full marks.
@@ -454,6 +455,8 @@ import planted_bugs_04_06  # noqa: E402
 
 BUGS.update(planted_bugs_04_06.BUGS)
 ALTERNATIVES.update(planted_bugs_04_06.ALTERNATIVES)
+#: {notebook: {bug id: text the visible test's message must contain (it names the rule)}}
+MESSAGES: dict[str, dict[str, str]] = dict(planted_bugs_04_06.MESSAGES)
 
 
 def _grade_id(cell) -> str | None:
@@ -481,6 +484,10 @@ def corpus(notebook: str) -> dict:
             raise SystemExit(f"{notebook}: bug {vid}: the text to change occurs "
                              f"{variant['source'].count(old)} times in {gid} (the solution changed?):\n{old}")
         variant["source"] = variant["source"].replace(old, new)
+    for vid, message in MESSAGES.get(notebook, {}).items():
+        if vid not in variants or variants[vid]["kind"] != "bug":
+            raise SystemExit(f"{notebook}: a message for {vid}, which is no bug")
+        variants[vid]["message"] = message
     for vid, gid, source in ALTERNATIVES[notebook]:
         if gid not in answers:
             raise SystemExit(f"{notebook}: alternative {vid}: no answer cell {gid}")

@@ -428,3 +428,206 @@ def probe_per_layer(train_x, train_y, test_x, test_y, num_classes):
     return [accuracy(l) for l in range(train_x.size(1))]'''),
     ],
 }
+
+
+# ---------------------------------------------------------------- issue 20
+# Rules the visible tests did not check before (item 6), and mistakes whose message missed
+# the cause (item 7); correct answers a size watcher or a patched name used to fail (item 2).
+BUGS["04_masked_lm_pretraining"] += [
+    ("mask_same_rows", "ex_mask_tokens", "every position is chosen independently (rows get masks of their own)",
+     "    chosen = torch.rand(shape, generator=generator) < mlm_probability        # (batch, seq) bool\n",
+     "    chosen = (torch.rand(shape[-1:], generator=generator) < mlm_probability).expand(shape).clone()\n"),
+    ("mask_kind_per_column", "ex_mask_tokens", "one uniform number per position decides the corruption",
+     "    kind = torch.rand(shape, generator=generator)  ",
+     "    kind = torch.rand(shape[-1:], generator=generator).expand(shape)  "),
+    ("head_transform_all_rows", "ex_head", "the transform runs at the gathered rows only",
+     "    h = H[rows]                                                      # (n_chosen, d)\n"
+     "    h = head.layer_norm(head.act(head.dense(h)))                     # (n_chosen, d)\n",
+     "    h = head.layer_norm(head.act(head.dense(H)))[rows]\n"),
+    ("loss_logsumexp_dim0", "ex_loss", "the log-sum-exp runs over the vocabulary, the last dimension",
+     "torch.logsumexp(logits, dim=-1)", "torch.logsumexp(logits, dim=0)"),
+    ("step_batch_not_moved", "ex_step", "move the batch's tensors to policy.device",
+     "    batch = {k: v.to(policy.device) for k, v in batch.items()}\n", ""),
+]
+BUGS["05_finetuning"] += [
+    ("classifier_no_grad", "ex_classifier", "fine-tuning trains the encoder: no torch.no_grad() in forward",
+     "        H = self.encoder(input_ids, attention_mask=attention_mask).last_hidden_state   # (batch, seq, d)\n",
+     "        with torch.no_grad():                              # the encoder is pre-trained already\n"
+     "            H = self.encoder(input_ids, attention_mask=attention_mask).last_hidden_state\n"),
+    ("classifier_detached", "ex_classifier", "fine-tuning trains the encoder: no .detach() of H",
+     "attention_mask=attention_mask).last_hidden_state   # (batch, seq, d)",
+     "attention_mask=attention_mask).last_hidden_state.detach()"),
+    ("change_name_prefix", "ex_relative_change", "a name's group: 'embeddings' or 'layers.<i>'",
+     '"embeddings" if parts[0] == "embeddings" else ".".join(parts[:2])', "name[:8]"),
+]
+BUGS["06_context_tasks"] += [
+    ("pair_first_row_broadcast", "ex_pair", "row i comes from the i-th rows of u and v",
+     "torch.cat([u, v, (u - v).abs(), u * v], dim=-1)", "torch.cat([u, v, (u - v[:1]).abs(), u * v[:1]], dim=-1)"),
+    ("probe_rounded", "ex_probe", "each value is the test accuracy, not rounded",
+     "accuracies.append(float((predicted == test_y).float().mean()))",
+     "accuracies.append(round(float((predicted == test_y).float().mean()), 2))"),
+]
+
+#: The visible test's message for these bugs must contain this text: it names the rule broken.
+MESSAGES: dict[str, dict[str, str]] = {
+    "04_masked_lm_pretraining": {
+        "mask_same_rows": "masks of their own",
+        "mask_kind_per_column": "one uniform number per position",
+        "head_transform_all_rows": "the transform (head.dense, GELU, LayerNorm) included",
+        "head_project_all_rows": "gather the chosen rows of H",
+        "loss_logsumexp_dim0": "the last dimension, dim=-1",
+        "step_batch_not_moved": "policy.device",
+    },
+    "05_finetuning": {
+        "classifier_softmax": "the scores before any softmax",
+        "classifier_no_grad": "no torch.no_grad()",
+        "classifier_detached": "no .detach()",
+        "change_name_prefix": "a name's group is 'embeddings'",
+        "change_one_group": "a name's group is 'embeddings'",
+    },
+    "06_context_tasks": {
+        "span_contained_only": "only partly still belongs",
+        "pair_first_row_broadcast": "from the i-th rows of u and v",
+        "probe_rounded": "not rounded",
+    },
+}
+
+ALTERNATIVES["04_masked_lm_pretraining"] += [
+    ("head_contiguous_transpose", "ex_head", '''\
+def masked_lm_head(H, labels, head):
+    W_o = head.word_embeddings.weight.t().contiguous()             # (d, V), a copy of E transposed
+    d = H.shape[-1]
+    keep = (labels != -100).view(-1)
+    h = H.view(-1, d)[keep]                                          # (n_chosen, d)
+    h = head.layer_norm(head.act(head.dense(h)))
+    return torch.matmul(h, W_o) + head.bias, labels.view(-1)[keep]'''),
+    ("head_transposed_product", "ex_head", '''\
+def masked_lm_head(H, labels, head):
+    chosen = labels.ne(-100)
+    h = torch.masked_select(H, chosen.unsqueeze(-1)).view(-1, H.size(-1))
+    h = head.layer_norm(torch.nn.functional.gelu(head.dense(h)))
+    scores = (head.word_embeddings.weight @ h.T).T                   # (V, n) transposed: (n, V)
+    return scores + head.bias, torch.masked_select(labels, chosen)'''),
+    ("head_addmm", "ex_head", '''\
+def masked_lm_head(H, labels, head):
+    idx = (labels != -100).nonzero(as_tuple=True)
+    h = head.layer_norm(head.act(head.dense(H[idx])))
+    return torch.addmm(head.bias, h, head.word_embeddings.weight.T), labels[idx]'''),
+    ("mask_where_scalars", "ex_mask_tokens", '''\
+def mask_tokens(input_ids, special_tokens_mask, *, mask_token_id, vocab_size,
+                mlm_probability=0.15, generator=None):
+    chosen = torch.rand(input_ids.size(), generator=generator).lt(mlm_probability) & special_tokens_mask.logical_not()
+    labels = input_ids.masked_fill(chosen.logical_not(), -100)
+    draw = torch.rand(input_ids.size(), generator=generator)
+    random_ids = torch.randint(0, vocab_size, input_ids.size(), generator=generator)
+    out = input_ids.detach().clone()
+    out = torch.where(chosen & (draw < 0.8), mask_token_id, out)
+    out = torch.where(chosen & (draw >= 0.8) & (draw < 0.9), random_ids, out)
+    return out, labels'''),
+    ("loss_take_along_dim", "ex_loss", '''\
+def masked_lm_loss(logits, labels):
+    flat = logits.flatten(0, -2).double() if logits.dim() > 1 else logits.double()
+    y = labels.flatten()
+    keep = y.ne(-100)
+    picked = torch.take_along_dim(flat[keep], y[keep].unsqueeze(1), dim=1).squeeze(1)
+    return torch.mean(flat[keep].logsumexp(-1) - picked)'''),
+    ("loss_one_hot", "ex_loss", '''\
+import torch.nn.functional as F
+
+def masked_lm_loss(logits, labels):
+    keep = labels != -100
+    one_hot = F.one_hot(labels.clamp(min=0), logits.shape[-1]).float()
+    per_position = logits.float().logsumexp(dim=-1) - (logits.float() * one_hot).sum(dim=-1)
+    return per_position[keep].mean()'''),
+    ("step_keywords", "ex_step", '''\
+def training_step(model, batch, optimizer, scaler, policy, max_grad_norm=1.0):
+    batch = {name: tensor.to(device=policy.device, non_blocking=True) for name, tensor in batch.items()}
+    optimizer.zero_grad()
+    with policy.autocast():
+        loss = model(**batch).loss
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_grad_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach().item()'''),
+]
+ALTERNATIVES["05_finetuning"] += [
+    ("classifier_select_positional", "ex_classifier", '''\
+class SequenceClassifier(nn.Module):
+    def __init__(self, encoder, num_labels):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels, bias=True)
+
+    def forward(self, input_ids, attention_mask=None):
+        states = self.encoder(input_ids, attention_mask)
+        return self.head(states.last_hidden_state.select(1, 0))'''),
+    ("ft_step_loss_module", "ex_step", '''\
+from torch.nn.functional import cross_entropy
+
+def fine_tuning_step(model, batch, optimizer, scaler, precision):
+    model.train()
+    optimizer.zero_grad()
+    with precision.autocast():
+        logits = model(batch["input_ids"], attention_mask=batch["attention_mask"])
+        loss = cross_entropy(logits.float(), batch["labels"])
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item()'''),
+    ("ft_step_criterion", "ex_step", '''\
+criterion = nn.CrossEntropyLoss()
+
+def fine_tuning_step(model, batch, optimizer, scaler, precision):
+    model.train()
+    optimizer.zero_grad()
+    with precision.autocast():
+        loss = criterion(model(batch["input_ids"], batch["attention_mask"]).float(), batch["labels"])
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return float(loss)'''),
+    ("freeze_by_name", "ex_freeze", '''\
+def freeze_encoder(model):
+    for name, p in model.named_parameters():
+        if name.startswith("encoder."):
+            p.requires_grad = False
+    return [p for name, p in model.named_parameters() if not name.startswith("encoder.")]'''),
+    ("change_regex", "ex_relative_change", '''\
+import re
+
+def relative_change(before, after):
+    sq_diff, sq_before = {}, {}
+    for name, b in before.items():
+        group = re.match(r"(embeddings|layers\\.\\d+)\\.", name).group(1)
+        sq_diff[group] = sq_diff.get(group, 0.0) + float(torch.linalg.vector_norm(after[name] - b) ** 2)
+        sq_before[group] = sq_before.get(group, 0.0) + float(torch.linalg.vector_norm(b) ** 2)
+    return {g: (sq_diff[g] / sq_before[g]) ** 0.5 for g in sq_diff}'''),
+]
+ALTERNATIVES["06_context_tasks"] += [
+    ("span_sorted_set", "ex_span", '''\
+def span_to_token_positions(offsets, start, end):
+    if isinstance(offsets, torch.Tensor):
+        offsets = offsets.tolist()
+    hits = sorted({i for i, (a, b) in enumerate(offsets) if (a, b) != (0, 0) and a < end and start < b})
+    if not hits:
+        raise ValueError(f"no token in [{start}, {end})")
+    return hits'''),
+    ("pair_concat_dim1", "ex_pair", '''\
+def my_pair_features(u, v):
+    if u.size() != v.size():
+        raise ValueError("u and v must have the same shape")
+    if u.size(0) == 0:
+        raise ValueError("an empty batch")
+    return torch.concat((u, v, torch.abs(u - v), torch.mul(u, v)), dim=1)'''),
+    ("probe_count_over_len", "ex_probe", '''\
+def probe_per_layer(train_x, train_y, test_x, test_y, num_classes):
+    out = []
+    for l in range(train_x.shape[1]):
+        clf = probe.fit_linear_probe(train_x[:, l], train_y, num_classes)
+        with torch.no_grad():
+            right = (clf(test_x[:, l]).argmax(dim=1) == test_y).sum().item()
+        out.append(right / len(test_y))
+    return out'''),
+]

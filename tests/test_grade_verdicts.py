@@ -474,3 +474,106 @@ def test_a_solution_that_fails_its_own_test_stops_grading_and_names_the_test(tmp
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "does not pass its own tests" in proc.stderr and f"{NB1} test_quiz_1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ a quiz about the student's own run (issue 20)
+def _quiz_1_of_06():
+    nb = nbformat.read(SOLUTIONS_DIR / "part3_adaptation" / "06_context_tasks.ipynb", as_version=4)
+    return notebook_probes(nb)["test_quiz_1"]
+
+
+def _run_probe(code: str, names: dict) -> list[dict]:
+    """What a probe reports when it runs with ``names``, as the grader receives it."""
+    from autograder.sandbox.kernel_probe import MIME, Probe
+    from encoder_lib import checks
+
+    sent = []
+    probe = Probe()
+    probe._publish = lambda data, metadata: sent.append(data[MIME])
+    namespace = {name: getattr(checks, name) for name in checks.__all__}
+    namespace.update(names, __probe__=probe.begin("t"))
+    exec(compile(code, "<probe>", "exec"), namespace)
+    return sent
+
+
+def _submitted(tmp_path, recorded, quiz_1_source):
+    """A submitted notebook 06 whose record cell shows ``recorded`` (None: never ran)."""
+    from encoder_lib.checks.record import MIME
+
+    nb = submission("part3_adaptation", "06_context_tasks")
+    record = _cell(nb, "record_probes")
+    record.outputs = [] if recorded is None else [nbformat.v4.new_output(
+        "display_data", data={"text/plain": "Recorded ...", MIME: {"key": "probe_results",
+                                                                  "value": to_json(describe(recorded))}})]
+    _cell(nb, "quiz_1").source = quiz_1_source
+    path = tmp_path / "06_context_tasks.ipynb"
+    path.write_bytes(to_bytes(nb))
+    return path
+
+
+def test_a_quiz_about_the_students_run_is_judged_against_the_run_their_notebook_recorded(tmp_path):
+    """06 Quiz 1 asks for the layer where the probe peaks in the student's run. Grading reruns
+    the notebook with fewer pairs (here it peaks at layer 2); the student's own run, recorded in
+    the notebook handed in, peaked at layer 5: QUIZ_1 = 5 keeps the point, QUIZ_1 = 2 does not."""
+    from autograder.sandbox.recorded import run_records
+
+    probes = _quiz_1_of_06()
+    rerun = {"minilm": {"wic": [0.50, 0.61, 0.66, 0.60, 0.62, 0.58, 0.57]}}   # grading's run: layer 2
+    own = {"minilm": {"wic": [0.51, 0.60, 0.63, 0.64, 0.66, 0.70, 0.65]}}    # the student's run: layer 5
+    reference = _run_probe(probes.reference, {"probe_results": rerun, "QUIZ_1": 2})
+    for answer, passes in ((5, True), (2, False), (4, False)):
+        records = run_records(_submitted(tmp_path, own, f"QUIZ_1 = {answer}"))
+        assert records.lookup("probe_results/minilm/wic") == (True, own["minilm"]["wic"])
+        student = _run_probe(probes.student, {"probe_results": rerun, "QUIZ_1": answer})
+        verdict = judge(probes, reference, student, None, "t", records)
+        assert verdict.passed is passes, (answer, verdict)
+        assert not verdict.notes
+        if not passes:
+            assert "Quiz 1: the layer where the word-in-context probe" in verdict.message
+    # a student's own code in the grading kernel reports other scores: the recorded ones count
+    forged = [dict(r, expected=to_json(describe([0.0] * 5 + [1.0, 0.0]))) if "expected" in r else r
+              for r in _run_probe(probes.student, {"probe_results": rerun, "QUIZ_1": 2})]
+    assert not judge(probes, reference, forged, None, "t",
+                     run_records(_submitted(tmp_path, own, "QUIZ_1 = 2"))).passed
+
+
+def test_without_a_recorded_run_or_with_a_computed_answer_the_rerun_decides_and_feedback_says_so(tmp_path):
+    from autograder.sandbox.recorded import run_records
+
+    probes = _quiz_1_of_06()
+    rerun = {"minilm": {"wic": [0.50, 0.61, 0.66, 0.60, 0.62, 0.58, 0.57]}}
+    own = {"minilm": {"wic": [0.51, 0.60, 0.63, 0.64, 0.66, 0.70, 0.65]}}
+    reference = _run_probe(probes.reference, {"probe_results": rerun, "QUIZ_1": 2})
+    # never ran: the rerun decides, and the student reads why
+    records = run_records(_submitted(tmp_path, None, "QUIZ_1 = 5"))
+    verdict = judge(probes, reference, _run_probe(probes.student, {"probe_results": rerun, "QUIZ_1": 5}),
+                    None, "t", records)
+    assert not verdict.passed and any("holds no recorded probe_results" in n for n in verdict.notes)
+    # an answer computed from probe_results takes the rerun's value, so the rerun is what it is judged by
+    computed = ("QUIZ_1 = None\n_wic = probe_results['minilm']['wic']\n"
+                "QUIZ_1 = max(range(len(_wic)), key=_wic.__getitem__)")
+    records = run_records(_submitted(tmp_path, own, computed))
+    assert "QUIZ_1" in records.computed["probe_results"]
+    verdict = judge(probes, reference, _run_probe(probes.student, {"probe_results": rerun, "QUIZ_1": 2}),
+                    None, "t", records)
+    assert verdict.passed and any("computed from probe_results" in n for n in verdict.notes)
+    # looking at the numbers beside a typed answer is not computing it
+    records = run_records(_submitted(tmp_path, own, "print(probe_results['minilm']['wic'])\nQUIZ_1 = 5"))
+    assert not records.computed
+    # the reference run judges against its own run, with no note
+    assert judge(probes, reference, reference, None, "t").notes == []
+
+
+def test_a_recorded_run_counts_only_from_the_courses_own_record_cell(tmp_path):
+    """A value shown by a cell the student wrote is not a record (a forged record in the file is
+    worth at most the one quiz that reads it: GRADING.md's threat model)."""
+    from autograder.sandbox.recorded import run_records
+    from encoder_lib.checks.record import MIME
+
+    path = _submitted(tmp_path, None, "QUIZ_1 = 5")
+    nb = nbformat.read(path, as_version=4)
+    _cell(nb, "quiz_1").outputs = [nbformat.v4.new_output(
+        "display_data", data={MIME: {"key": "probe_results", "value": to_json(describe({"minilm": {"wic": [1.0]}}))}})]
+    path.write_bytes(to_bytes(nb))
+    assert run_records(path).values == {}
+    assert run_records(tmp_path / "missing.ipynb").values == {} and run_records(None).values == {}

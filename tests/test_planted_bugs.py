@@ -9,7 +9,8 @@ all at once; a variant re-runs only the cells its answer affects on the way to a
 so the training cells of notebooks 04-06 stay out of it (about 45 s of CPU in all for
 the 218 variants, 188 of them bugs). Then:
 
-- every bug fails the visible test of its own exercise (the student is told);
+- every bug fails the visible test of its own exercise (the student is told), and where the
+  corpus gives a bug a ``message``, that test's message contains it (it names the rule);
 - every code-exercise test cell the grader fails, and so every code point it takes off,
   was failed by the visible test of that cell too: no point is lost silently (quiz
   answers are checked by hidden tests alone);
@@ -113,6 +114,17 @@ def test_planted_bug_fails_the_visible_test_of_its_exercise(outcomes, notebook, 
     own = _own_test(notebook, variant["grade_id"])
     assert outcome["student"][own], (f"{variant['id']} breaks the rule '{variant['rule']}', but the visible "
                                      f"test {own} passes it")
+
+
+@pytest.mark.parametrize("notebook,variant", [(n, v) for n, v in _variants("bug") if v.get("message")],
+                         ids=lambda x: x if isinstance(x, str) else x["id"])
+def test_planted_bug_is_told_the_rule_it_breaks(outcomes, notebook, variant):
+    """Where the corpus says what the message must contain (a mistake whose message once
+    named another rule, or surfaced the student's own error raw), the visible test says it."""
+    own = _own_test(notebook, variant["grade_id"])
+    said = outcomes[notebook][variant["id"]]["student"][own] or ""
+    assert variant["message"] in said, (f"{variant['id']} ('{variant['rule']}'): the visible test {own} should say "
+                                        f"{variant['message']!r}, it says: {said[:600]}")
 
 
 @pytest.mark.parametrize("notebook,variant", _variants("bug"), ids=lambda x: x if isinstance(x, str) else x["id"])

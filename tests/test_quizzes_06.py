@@ -154,3 +154,77 @@ def test_a_wrong_answer_loses_exactly_that_questions_points(tmp_path):
         assert lost in autograded and len(autograded) == 5, got
         expected = {gid: (0.0 if gid == lost else top) for gid, top in autograded.items()}
         assert {gid: got[gid][0] for gid in autograded} == expected, f"{student} should lose only {lost}: {got}"
+
+
+# ------------------------------------------- Quiz 1 under make grade: the student's own run decides
+
+def _grading_run_accuracies() -> list[float]:
+    """The word-in-context accuracies per layer that the grader's rerun of the notebook gets (the
+    notebook's cells run in grading mode, as tests/planted/runner.py runs them)."""
+    import importlib.util
+    import os
+
+    from autograder.course.course import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("planted_runner", REPO_ROOT / "tests" / "planted" / "runner.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    old = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        torch.set_num_threads(1)
+        cells = runner.notebook_cells(ASSIGNMENT, NOTEBOOK)
+        upto = next(i for i, c in enumerate(cells) if c["id"] == "run_probes")
+        ns: dict = {"__name__": "__main__"}
+        runner.run_cells(cells[:upto + 1], ns)
+        return list(ns["probe_results"]["minilm"]["wic"])
+    finally:
+        if old is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = old
+
+
+@pytest.mark.slow
+def test_a_student_whose_run_peaks_elsewhere_than_the_graders_keeps_the_quiz_point(tmp_path):
+    """Issue 20: the grader reruns notebook 06 with 200/100 pairs; a student's own run peaked at
+    another layer, and QUIZ_1 names that layer. With the run recorded in the notebook handed in,
+    the answer keeps its point under make grade; the same answer without the record is judged
+    against the rerun, loses it, and the feedback says why."""
+    import csv
+    import html
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from autograder.course.cohort import submission, to_bytes
+    from autograder.course.course import REPO_ROOT
+    from encoder_lib.checks.plain import describe, to_json
+    from encoder_lib.checks.record import MIME
+
+    rerun = _grading_run_accuracies()
+    layer = min(range(len(rerun)), key=rerun.__getitem__)          # the grader's run is lowest here
+    assert rerun[layer] < max(rerun) - 0.01
+    own = [0.5] * len(rerun)
+    own[layer] = 0.75                                                # the student's run peaked there
+    for student, recorded in (("recorded", True), ("not_recorded", False)):
+        nb = submission(ASSIGNMENT, NOTEBOOK)
+        record = cell_by_grade_id(nb, "record_probes")
+        record.outputs = [nbformat.v4.new_output("display_data", data={
+            "text/plain": "Recorded in this notebook for grading: ...",
+            MIME: {"key": "probe_results", "value": to_json(describe({"minilm": {"wic": own}}))}})] if recorded else []
+        cell_by_grade_id(nb, "quiz_1").source = f"QUIZ_1 = {layer}"
+        (tmp_path / "in" / student).mkdir(parents=True)
+        (tmp_path / "in" / student / f"{NOTEBOOK}.ipynb").write_bytes(to_bytes(nb))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                           "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    with open(tmp_path / "out" / "grades.csv", newline="") as f:
+        quiz = {r["student"]: float(r["score"] or 0) for r in csv.DictReader(f)
+                if r["notebook"] == NOTEBOOK and r["grade_id"] == "test_quiz_1"}
+    assert quiz == {"recorded": 1.0, "not_recorded": 0.0}, quiz
+    page = html.unescape((tmp_path / "out" / "feedback" / "not_recorded" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text())
+    assert "holds no recorded probe_results" in page
