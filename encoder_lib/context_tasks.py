@@ -161,3 +161,54 @@ def timed(fn, *args, **kwargs):
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
+
+
+# ---------------------------------------------------------------------------
+# Reading the numbers: chance lines, noise, the committed runs
+# ---------------------------------------------------------------------------
+
+def frequency_guess_levels(data: ProbeData) -> dict[str, float]:
+    """Test accuracy of guessing each label at random with the training labels' frequencies
+    (sum over classes of p_train * p_test), per probe task.
+
+    With the majority class (``chance_levels``) it brackets what a probe that learnt nothing
+    that carries over to new words scores: it does not always answer the majority class (it
+    fits the training words' vectors), so its guesses on the test split's unseen lemmas are
+    spread over the classes and land between the two lines."""
+    def level(train: torch.Tensor, test: torch.Tensor) -> float:
+        classes = int(max(train.max(), test.max())) + 1
+        p = torch.bincount(train, minlength=classes).double() / len(train)
+        q = torch.bincount(test, minlength=classes).double() / len(test)
+        return float((p * q).sum())
+
+    return {"wic": level(torch.tensor([y for _, _, y in data.train_pairs]),
+                         torch.tensor([y for _, _, y in data.test_pairs])),
+            "supersense": level(supersense_labels(data.train_sentences), supersense_labels(data.test_sentences))}
+
+
+def interval95(accuracy: float, n: int) -> float:
+    """Half-width of a 95 % interval of an accuracy measured on ``n`` test items (normal
+    approximation, 1.96 standard errors): two runs closer than about this are not told apart
+    by the test set."""
+    if n <= 0:
+        raise ValueError(f"n must be a positive number of test items, got {n}")
+    p = min(max(float(accuracy), 0.0), 1.0)
+    return 1.96 * (p * (1 - p) / n) ** 0.5
+
+
+def committed() -> dict | None:
+    """The course's committed word-in-context fine-tuning runs (several seeds per starting
+    point, ``bench/context_seeds.py``), shipped with encoder_lib; None when absent."""
+    from . import results
+
+    return results.load("context_tasks")
+
+
+def committed_finetune_summary(report: dict | None = None) -> dict[str, tuple[float, float, int]]:
+    """{start: (mean test accuracy, standard deviation over seeds, seeds)} of the committed runs."""
+    report = committed() if report is None else report
+    out = {}
+    for name, accs in (report or {}).get("finetuned_wic_test", {}).items():
+        t = torch.tensor(accs, dtype=torch.float64)
+        out[name] = (float(t.mean()), float(t.std(unbiased=False)), len(accs))
+    return out

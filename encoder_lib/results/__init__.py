@@ -7,6 +7,7 @@ checks each copy equals its source.
 
     from encoder_lib import results
     committed = results.load("finetune_compare")      # the four-way comparison of part 3
+    wic = results.load("context_tasks")               # notebook 06's fine-tuning runs, several seeds
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("finetune_compare",)
+NAMES = ("finetune_compare", "context_tasks")
 
 
 def path(name: str) -> Path:
