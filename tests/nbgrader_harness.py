@@ -9,11 +9,14 @@ from ``solutions/`` (the gradebook holds the hidden tests, as in real grading).
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 
-from autograder.course.course import RELEASE_DIR, SOLUTIONS_DIR, make_scratch_course
+from autograder.course.course import RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR, make_scratch_course
 
 
 def release_notebook(assignment: str, name: str) -> nbformat.NotebookNode:
@@ -62,3 +65,14 @@ def autograde(submissions: dict[str, dict[str, nbformat.NotebookNode]], workdir:
 
 def _filename(name: str) -> str:
     return name if name.endswith(".ipynb") else f"{name}.ipynb"
+
+
+def make_grade(submissions: Path, out: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """``python -m autograder.grade SUBMISSIONS --out OUT`` as ``make grade`` runs it (the
+    venv's tools on PATH); the test fails, with grading's stderr, unless it exits 0."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
+                           "--no-progress", "--quiet", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc

@@ -7,20 +7,7 @@ import torch
 
 from encoder_lib import EncoderConfig, EncoderForMaskedLM
 
-CFG = EncoderConfig(vocab_size=300, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64,
-                    max_position=32, dropout=0.0, attention_dropout=0.0)
-
-
-def _data(seed=0, batch=6, seq=12, p=0.3):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, CFG.vocab_size, (batch, seq), generator=g)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    mask[0, 8:] = 0
-    mask[3, 5:] = 0
-    ids[mask == 0] = 0
-    labels = torch.where((torch.rand(batch, seq, generator=g) < p) & (mask == 1), ids, -100)
-    labels[1, 2] = ids[1, 2]                             # at least one selected position
-    return ids, mask, labels
+from tests.mlm_batches import CFG, _data
 
 
 @pytest.mark.parametrize("extra_rows", [0, 1, 25])

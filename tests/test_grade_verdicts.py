@@ -33,6 +33,7 @@ from autograder.course.course import REPO_ROOT, SOLUTIONS_DIR, course_notebooks
 from autograder.course.probes import Probes, Site, make_probes, notebook_probes
 from autograder.sandbox.judge import judge
 from encoder_lib.checks.plain import describe, to_json
+from tests.nbgrader_harness import make_grade
 
 PART, NB1 = "part1_representations", "01_tokens_to_vectors"
 
@@ -344,11 +345,7 @@ def graded(tmp_path_factory):
     for name, (nb, _) in students.items():
         (root / "in" / name).mkdir(parents=True)
         (root / "in" / name / f"{NB1}.ipynb").write_bytes(to_bytes(nb))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(root / "in"), "--out", str(root / "out"),
-                           "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=1800)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    make_grade(root / "in", root / "out")
     with open(root / "out" / "grades.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["notebook"] == NB1]
     return root / "out", students, rows
@@ -442,11 +439,7 @@ def test_every_planted_alternative_keeps_full_marks_under_make_grade(tmp_path):
             (folder / f"{corpus['notebook']}.ipynb").write_bytes(to_bytes(nb))
             students[student] = corpus["notebook"]
     assert len(students) >= 25
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out",
-                           str(tmp_path / "out"), "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=3000)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    make_grade(tmp_path / "in", tmp_path / "out", timeout=3000)
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if students.get(r["student"]) == r["notebook"]
                 and r["status"] != "manual"]

@@ -7,22 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from encoder_lib import EncoderConfig, EncoderForMaskedLM, masked_lm_metrics
+from encoder_lib import EncoderForMaskedLM, masked_lm_metrics
 
-CFG = EncoderConfig(vocab_size=300, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64,
-                    max_position=32, dropout=0.0, attention_dropout=0.0)
-
-
-def _data(seed=0, batch=6, seq=12):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, CFG.vocab_size, (batch, seq), generator=g)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    mask[0, 8:] = 0
-    mask[3, 5:] = 0
-    ids[mask == 0] = 0
-    labels = torch.where((torch.rand(batch, seq, generator=g) < 0.3) & (mask == 1), ids, -100)
-    labels[1, 2] = ids[1, 2]                             # at least one selected position
-    return ids, mask, labels
+from tests.mlm_batches import CFG, _data
 
 
 def test_gathered_logits_loss_equals_the_full_logits_loss_and_gradients():

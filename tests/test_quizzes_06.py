@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autograder.course.course import SOLUTIONS_DIR
-from tests.nbgrader_harness import autograde, cell_by_grade_id, solution_as_submission, with_cell_source
+from tests.nbgrader_harness import autograde, cell_by_grade_id, make_grade, solution_as_submission, with_cell_source
 
 ASSIGNMENT = "part3_adaptation"
 NOTEBOOK = "06_context_tasks"
@@ -193,13 +193,8 @@ def test_a_student_whose_run_peaks_elsewhere_than_the_graders_keeps_the_quiz_poi
     against the rerun, loses it, and the feedback says why."""
     import csv
     import html
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     from autograder.course.cohort import submission, to_bytes
-    from autograder.course.course import REPO_ROOT
     from encoder_lib.checks.plain import describe, to_json
     from encoder_lib.checks.record import MIME
 
@@ -217,11 +212,7 @@ def test_a_student_whose_run_peaks_elsewhere_than_the_graders_keeps_the_quiz_poi
         cell_by_grade_id(nb, "quiz_1").source = f"QUIZ_1 = {layer}"
         (tmp_path / "in" / student).mkdir(parents=True)
         (tmp_path / "in" / student / f"{NOTEBOOK}.ipynb").write_bytes(to_bytes(nb))
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "autograder.grade", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
-                           "--no-progress", "--quiet"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=1800)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    make_grade(tmp_path / "in", tmp_path / "out")
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         quiz = {r["student"]: float(r["score"] or 0) for r in csv.DictReader(f)
                 if r["notebook"] == NOTEBOOK and r["grade_id"] == "test_quiz_1"}
