@@ -71,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--no-isolation", action="store_true",
                    help="run kernels without the sandbox (only for debugging the grader)")
+    p.add_argument("--no-zygote", action="store_true",
+                   help="start every kernel in a fresh sandbox instead of forking it from the worker's "
+                        "pre-imported one (slower; the same grades)")
     p.add_argument("--deadlines", type=Path, default=None,
                    help="due dates and late policy (TOML; default: OUT/deadlines.toml when it exists; "
                         "see autograder/GRADING.md)")
@@ -319,7 +322,8 @@ def grade(args: argparse.Namespace) -> int:
                               secrets=[s for s in secrets if Path(s).exists()])
     ctx = {"plan": plan.to_json(), "master": str(master.root), "workdir": str(state / "work"),
            "cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
-           "threads": max(1, cores() // workers), "reference": str(reference_root(master.root))}
+           "threads": max(1, cores() // workers), "reference": str(reference_root(master.root)),
+           "zygote": not args.no_zygote}
     n_notebooks = sum(len(j["notebooks"]) for j in todo)
     t_grade = time.monotonic()
     bar = None
@@ -382,7 +386,9 @@ def grade(args: argparse.Namespace) -> int:
         "assignments": class_config.describe(klass),
         "graded now": f"{n_notebooks} notebook(s) in {len(todo)} job(s); "
                       f"{len([j for j in jobs if j['notebooks']]) - len(todo)} job(s) up to date, skipped",
-        "workers": f"{workers} (kernel threads {ctx['threads']}), sandbox mode {plan.mode!r}",
+        "workers": f"{workers} (kernel threads {ctx['threads']}), sandbox mode {plan.mode!r}, "
+                   + ("kernels forked from each worker's pre-imported zygote"
+                      if plan.forks_kernels and ctx["zygote"] else "a fresh sandbox per kernel"),
         "time": f"{time.monotonic() - t0:.1f} s in all, {grade_s:.1f} s grading"
                 + (f" ({grade_s / n_notebooks:.1f} s per notebook)" if n_notebooks else ""),
         "limits": f"{args.timeout} s per cell, {args.notebook_timeout} s per notebook, "

@@ -1,6 +1,6 @@
 """Grading speed: plain sequential ``nbgrader autograde`` against ``autograder.grade``.
 
-    python bench/grade_speed.py [--students 6] [--notebooks 01,02,03,04,05,06] [--skip-plain]
+    python bench/grade_speed.py [--students 6] [--notebooks 01,02,03,04,05,06] [--skip-plain] [--fresh]
 
 All three grade the same class: ``--students`` students who each hand in the graded
 notebooks 01-06 (parts 1-3) with a seeded random share of the exercises answered and
@@ -10,8 +10,11 @@ the rest as released (clean files, so plain nbgrader can grade every one of them
   holding every submission (nbgrader's defaults: one notebook after another, the kernel
   unconfined, no feedback);
 - **ours, 1 worker**: ``python -m autograder.grade --workers 1``: every kernel in the
-  sandbox, every test judged in the grader against the reference run, feedback written;
-- **ours**: the same with its default workers (one per core).
+  sandbox, forked from the worker's pre-imported zygote, every test judged in the grader
+  against the reference run, feedback written;
+- **ours**: the same with its default workers (one per core);
+- with ``--fresh``, also **ours, 1 worker, --no-zygote** (every kernel in a sandbox and a
+  Python of its own, as before the zygote), whose breakdown is printed beside the forked one.
 
 The master course and the reference run of the solutions are made before the timing (a
 warm-up grading of one student), as they are after any first run of a course version.
@@ -79,11 +82,12 @@ def warm_up(folder: Path, work: Path) -> None:
                     str(work / "warm"), "--no-progress", "--quiet"], cwd=REPO, env=env, check=True)
 
 
-def time_ours(folder: Path, work: Path, workers: int) -> tuple[float, float, str]:
+def time_ours(folder: Path, work: Path, workers: int, fresh: bool = False) -> tuple[float, float, str]:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    out = work / f"ours{workers}"
+    out = work / (f"fresh{workers}" if fresh else f"ours{workers}")
     cmd = [sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
-           "--no-progress", "--quiet"] + (["--workers", str(workers)] if workers else [])
+           "--no-progress", "--quiet"] + (["--workers", str(workers)] if workers else []) + \
+        (["--no-zygote"] if fresh else [])
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, env=env, check=True)
     elapsed = time.perf_counter() - start
@@ -92,8 +96,9 @@ def time_ours(folder: Path, work: Path, workers: int) -> tuple[float, float, str
     return elapsed, os.getloadavg()[0], workers_line
 
 
-def breakdown(out: Path) -> str:
-    """Where one notebook's grading time goes, on average, in a run of ours (one worker)."""
+def breakdown(out: Path) -> tuple[int, list[tuple[str, float]]]:
+    """Where one notebook's grading time goes, on average, in a run of ours (one worker):
+    the number of notebooks and (step, seconds per notebook) rows."""
     import json
 
     run = json.loads((out / ".state" / "timing.json").read_text())
@@ -126,10 +131,20 @@ def breakdown(out: Path) -> str:
         ("results read back from the job's gradebook", total.get("collect_s", 0.0)),
         ("merge, CSVs and reports", run["results_and_reports_s"]),
     ]
-    lines = [f"breakdown of one notebook's grading, ours with 1 worker (mean of {n} notebooks):"]
-    lines += [f"  {name:<58} {seconds / n:6.2f} s" for name, seconds in rows]
-    lines.append(f"  {'(the whole run, divided by the notebooks)':<58} "
-                 f"{(run['intake_s'] + run['grading_s'] + run['results_and_reports_s']) / n:6.2f} s")
+    rows.append(("(the whole run, divided by the notebooks)",
+                 run["intake_s"] + run["grading_s"] + run["results_and_reports_s"]))
+    return n, [(name, seconds / n) for name, seconds in rows]
+
+
+def breakdown_table(outs: dict[str, Path]) -> str:
+    """The breakdowns of one or more runs side by side, one column per run."""
+    runs = {name: breakdown(out) for name, out in outs.items()}
+    n = next(iter(runs.values()))[0]
+    lines = [f"breakdown of one notebook's grading with 1 worker (mean of {n} notebooks), seconds:",
+             f"  {'':<58}" + "".join(f" {name:>12}" for name in runs)]
+    steps = next(iter(runs.values()))[1]
+    for i, (step, _) in enumerate(steps):
+        lines.append(f"  {step:<58}" + "".join(f" {rows[i][1]:12.2f}" for _, rows in runs.values()))
     return "\n".join(lines)
 
 
@@ -139,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebooks", default="01,02,03,04,05,06", help="which graded notebooks, by number")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--skip-plain", action="store_true", help="leave out plain nbgrader (the slow baseline)")
+    p.add_argument("--fresh", action="store_true",
+                   help="also time ours with a fresh sandbox per kernel (--no-zygote, 1 worker), and show "
+                        "its breakdown beside the forked kernels'")
     args = p.parse_args(argv)
     notebooks = [nb for nb in PARTS if nb[:2] in args.notebooks.split(",")]
     work = Path(tempfile.mkdtemp(prefix="grade-speed-"))
@@ -148,17 +166,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.cpu_count()} CPU cores, load before {os.getloadavg()[0]:.1f}")
         warm_up(work / "class", work)
         plain, plain_load = (None, None) if args.skip_plain else time_plain(work / "class", work, notebooks)
+        fresh = time_ours(work / "class", work, 1, fresh=True) if args.fresh else None
         one, one_load, _ = time_ours(work / "class", work, 1)
         ours, ours_load, how = time_ours(work / "class", work, 0)
-        print(f"{'grader':<52} {'wall s':>8} {'s/notebook':>11} {'notebooks/min':>14} {'load':>5}")
+        print(f"{'grader':<58} {'wall s':>8} {'s/notebook':>11} {'notebooks/min':>14} {'load':>5}")
         for name, wall, load in (("plain nbgrader autograde, sequential", plain, plain_load),
-                                 ("autograder.grade --workers 1 (sandbox, verdicts in grader)", one, one_load),
-                                 ("autograder.grade (default workers)", ours, ours_load)):
+                                 ("ours --workers 1 --no-zygote (a fresh sandbox per kernel)",
+                                  *(fresh[:2] if fresh else (None, None))),
+                                 ("ours --workers 1 (kernels forked from the zygote)", one, one_load),
+                                 ("ours, default workers (kernels forked)", ours, ours_load)):
             if wall is not None:
-                print(f"{name:<52} {wall:8.1f} {wall / n:11.2f} {60 * n / wall:14.1f} {load:5.1f}")
+                print(f"{name:<58} {wall:8.1f} {wall / n:11.2f} {60 * n / wall:14.1f} {load:5.1f}")
         print(f"ours: {how}")
         print()
-        print(breakdown(work / "ours1"))
+        print(breakdown_table({**({"fresh": work / "fresh1"} if fresh else {}), "forked": work / "ours1"}))
         if plain is not None:
             print(f"speed-up plain / ours, 1 worker: {plain / one:.2f}x; default workers: {plain / ours:.2f}x")
         print("(load: the 1-minute load average at the end of each run; other work on the machine "

@@ -82,3 +82,19 @@ def test_the_feedback_step_of_make_feedback_and_formgrader_uses_the_offline_expo
 def test_the_graders_own_feedback_step_uses_the_offline_exporter():
     source = (REPO_ROOT / "autograder" / "sandbox" / "worker.py").read_text(encoding="utf-8")
     assert 'c.GenerateFeedback.exporter_class = "autograder.course.feedback_math.OfflineMathHTMLExporter"' in source
+
+
+def test_an_exporter_reused_across_students_writes_what_a_fresh_one_writes():
+    import nbformat
+
+    cohort = REPO_ROOT / "autograder" / "demo_cohort"
+    paths = [cohort / s / "02_self_attention.ipynb" for s in ("ada", "ben", "cleo")]
+    shared = OfflineMathHTMLExporter()          # as a grading worker keeps it, job after job
+    for path in paths + paths[:1]:
+        nb = nbformat.read(path, as_version=4)
+        assert shared.from_notebook_node(nb)[0] == OfflineMathHTMLExporter().from_notebook_node(nb)[0], path
+    assert shared._memos["markdown2html"], "the course text was not kept between pages"
+    # a cell with an attachment is rendered for itself, never from the memo
+    nb = new_notebook(cells=[new_markdown_cell("see ![x](attachment:a.png)",
+                                               attachments={"a.png": {"image/png": "iVBORw0KGgo="}})])
+    assert "iVBORw0KGgo=" in shared.from_notebook_node(nb)[0]

@@ -12,6 +12,7 @@ import pytest
 
 from autograder.course.course import REPO_ROOT, SOLUTIONS_DIR
 from autograder.sandbox.sandbox import KERNEL_UID_BASE, SandboxPlan, python_roots
+from sandbox_kernels import run_in_kernel
 
 pytestmark = pytest.mark.slow
 
@@ -102,11 +103,7 @@ def _python_in_locked_folder(tmp_path) -> str:
 def _run_kernel(plan: SandboxPlan, tmp_path, code: str) -> str:
     """Start a kernel exactly as the grading worker does (kernelspec, policy file, ipc
     sockets in the runtime folder), run ``code`` in it and return what it printed."""
-    from jupyter_client import KernelManager
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    from autograder.sandbox.sandbox import (KERNEL_NAME, POLICY_ENV, acquire_uid_slot, write_kernelspec,
-                                    write_policy)
+    from autograder.sandbox.sandbox import acquire_uid_slot, write_kernelspec, write_policy
 
     slot = acquire_uid_slot() if plan.root else 0
     runtime = Path(tempfile.mkdtemp(prefix="agtest-"))   # short: ipc socket paths
@@ -118,24 +115,7 @@ def _run_kernel(plan: SandboxPlan, tmp_path, code: str) -> str:
         argv, env = plan.kernel_argv(slot, release_dir=release, runtime_dir=runtime, workdir=work,
                                      mpl_dir=None, threads=1)
         policy = write_policy(tmp_path / "policy.json", argv, env, plan.kernel_uid(slot), runtime)
-        km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(runtime / "k"),
-                           connection_file=str(runtime / "kernel.json"),
-                           kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(data / "kernels")]))
-        km.start_kernel(env={**os.environ, POLICY_ENV: str(policy)})
-        try:
-            kc = km.client()
-            kc.start_channels()
-            kc.wait_for_ready(timeout=120)
-            printed = []
-            reply = kc.execute_interactive(
-                code, timeout=120,
-                output_hook=lambda m: printed.append(m["content"].get("text", ""))
-                if m["msg_type"] == "stream" else None)
-            assert reply["content"]["status"] == "ok", reply["content"]
-            kc.stop_channels()
-            return "".join(printed)
-        finally:
-            km.shutdown_kernel(now=True)
+        return run_in_kernel(policy, runtime, data / "kernels", code)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 

@@ -16,6 +16,7 @@ is nbconvert's HTML exporter with two changes:
 from __future__ import annotations
 
 import copy
+import json
 import re
 from html import escape
 
@@ -74,16 +75,75 @@ def strip_mathjax(html: str) -> str:
 
 
 class OfflineMathHTMLExporter(HTMLExporter):
-    """HTML exporter for feedback pages that render their math without a network."""
+    """HTML exporter for feedback pages that render their math without a network.
+
+    A grading worker writes the same course text into every student's page: the
+    Markdown, the sanitising of each cell's HTML and the highlighting of each code cell
+    are pure functions of their text, kept once per exporter (so per worker) and reused."""
+
+    MEMO_SIZE = 20_000    # pieces of HTML kept per filter
+
+    def default_filters(self):
+        for name, function in super().default_filters():
+            if name == "clean_html":
+                function = self._memo(function)
+            yield name, function
+
+    def register_filter(self, name, jinja_filter):
+        if name == "highlight_code" and callable(jinja_filter) and not isinstance(jinja_filter, type):
+            # made afresh per notebook (it takes the notebook's language); the memo is keyed on it
+            lexer = getattr(jinja_filter, "pygments_lexer", None)
+            memo = self._memos.setdefault(("highlight_code", lexer), {})
+            inner = jinja_filter
+
+            def jinja_filter(source, language=None, metadata=None):
+                key = (source, language, json.dumps(metadata or {}, sort_keys=True, default=str))
+                if key not in memo:
+                    if len(memo) >= self.MEMO_SIZE:
+                        memo.clear()
+                    memo[key] = inner(source, language=language, metadata=metadata)
+                return memo[key]
+        return super().register_filter(name, jinja_filter)
+
+    @property
+    def _memos(self) -> dict:
+        if not hasattr(self, "_memo_store"):
+            self._memo_store = {}
+        return self._memo_store
+
+    def _memo(self, function):
+        memo = self._memos.setdefault(getattr(function, "__name__", repr(function)), {})
+
+        def memoised(text, *args, **kwargs):
+            if args or kwargs or not isinstance(text, str):
+                return function(text, *args, **kwargs)
+            if text not in memo:
+                if len(memo) >= self.MEMO_SIZE:
+                    memo.clear()
+                memo[text] = function(text)
+            return memo[text]
+        return memoised
 
     @pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        if cell.get("attachments"):
+            return self._markdown2html(cell, path, source)
+        memo = self._memos.setdefault("markdown2html", {})
+        key = (source, path)
+        if key not in memo:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            memo[key] = self._markdown2html(cell, path, source)
+        return memo[key]
+
+    def _markdown2html(self, cell, path, source):
         renderer = OfflineMathRenderer(
             escape=False,
             attachments=cell.get("attachments", {}),
             embed_images=self.embed_images,
-            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            path=path,
             anchor_link_text=self.anchor_link_text,
             exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options,

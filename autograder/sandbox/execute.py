@@ -218,7 +218,7 @@ class SandboxedExecute(Execute):
         while True:
             msg_id = await ensure_async(self.kc.kernel_info())
             reply = await self._async_reply(msg_id, min(5.0, max(0.1, end - monotonic())))
-            if reply is not None and await self._async_iopub_seen(msg_id, 1.0):
+            if reply is not None and await self._async_iopub_seen(msg_id, 0.25):
                 break
             if monotonic() > end or not await ensure_async(self.km.is_alive()):
                 await self._async_discard_kernel()

@@ -18,6 +18,17 @@ import os
 import shutil
 import sys
 
+#: What every notebook's kernel imports before or in its setup cell. A grading worker's
+#: zygote (``zygote_boot.py``) imports these once and forks each kernel from itself; the
+#: sandbox's memory limit counts them as the kernel's own (``sandbox.kernel_baseline_mb``).
+PRELOAD = ("torch", "torch.nn.functional", "torch._dynamo", "numpy", "matplotlib.pyplot",
+           "ipykernel.kernelapp", "encoder_lib", "encoder_lib.checks", "encoder_lib.checks.plain",
+           "encoder_lib.notebook", "encoder_lib.device", "encoder_lib.model", "encoder_lib.model.masked_lm",
+           "encoder_lib.tokenizer", "encoder_lib.pretrained", "encoder_lib.pretrain",
+           "encoder_lib.pretrain.train", "encoder_lib.finetune", "encoder_lib.context_tasks",
+           "encoder_lib.probe", "encoder_lib.data", "encoder_lib.data.wic", "encoder_lib.data.heldout",
+           "encoder_lib.viz", "encoder_lib.viz.fill_mask", "encoder_lib.viz.loss_curve")
+
 def _copy_release(release, home):
     if not release or not os.path.isdir(release):
         return
@@ -70,6 +81,44 @@ def _probe(secrets):
     print(json.dumps({"uid": os.getuid(), "network_blocked": blocked, "visible": visible}))
 
 
+def preload(mpl):
+    """Import :data:`PRELOAD` (with Matplotlib's font cache seeded first) and load the
+    course's data tables (``encoder_lib.data.load_tables``). What fails here is left for
+    the notebook to meet, as it would without a zygote."""
+    import importlib
+
+    _seed_mpl_cache(mpl)
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:   # noqa: BLE001
+            pass
+    try:
+        importlib.import_module("encoder_lib.data").load_tables()
+    except Exception:   # noqa: BLE001
+        pass
+
+
+def start_kernel(release, home, mpl, argv):
+    """Copy the release material into ``home`` (the kernel's working folder), make the
+    probes' module importable and run ipykernel with ``argv`` until it exits."""
+    os.makedirs(home, exist_ok=True)
+    os.chdir(home)
+    _copy_release(release, home)
+    _seed_mpl_cache(mpl)
+    # the script's own folder must not shadow anything; the notebook's folder is ''
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]
+    _install_probe()
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance()
+    # figures are not drawn: the student's feedback shows the figures of their own run
+    # (``course/feedback.py``), so drawing the grading run's would only cost time; a
+    # figure shows as its text, "<Figure size ... with N Axes>"
+    app.config.InlineBackend.figure_formats = set()
+    app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *argv])
+    app.start()
+
+
 def main(argv):
     opts, rest = {}, []
     it = iter(argv)
@@ -84,15 +133,7 @@ def main(argv):
     if "--probe" in opts:
         _probe(json.loads(opts["--probe"]))
         return
-    _copy_release(opts.get("--release"), home)
-    _seed_mpl_cache(opts.get("--mpl"))
-    # the script's own folder must not shadow anything; the notebook's folder is ''
-    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]
-    _install_probe()
-    from ipykernel.kernelapp import IPKernelApp
-    app = IPKernelApp.instance()
-    app.initialize(["--IPKernelApp.quiet=True", "--HistoryManager.hist_file=:memory:", *rest])
-    app.start()
+    start_kernel(opts.get("--release"), home, opts.get("--mpl"), rest)
 
 
 if __name__ == "__main__":

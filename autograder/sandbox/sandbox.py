@@ -20,6 +20,11 @@ notebook's kernel is confined. Its kernelspec (:func:`write_kernelspec`) starts
 - ``python kernel_boot.py``: copies the release material into the scratch home,
   makes the probes' reporting module importable, and starts ipykernel.
 
+Run as root with bubblewrap, a worker starts one sandbox for all its kernels instead: a
+pre-imported *zygote* (``zygote_boot.py``, managed by ``zygote.py``; the command is
+:meth:`SandboxPlan.zygote_argv`) that forks each kernel into fresh namespaces, limits and
+uid; the launcher falls back to the command above when the zygote does not answer.
+
 :meth:`SandboxPlan.detect` probes what this machine allows (root or not, bubblewrap
 present, namespaces permitted) by really starting a confined Python, and falls back
 step by step; every protection that is off is listed with the reason, and the report
@@ -39,6 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BOOT_SCRIPT = HERE / "kernel_boot.py"
 PROBE_SCRIPT = HERE / "kernel_probe.py"   # imported by kernel_boot.py, from beside it
+ZYGOTE_SCRIPT = HERE / "zygote_boot.py"
 LAUNCH_SCRIPT = HERE / "sandbox_launch.py"
 REACH_SCRIPT = HERE / "sandbox_reach.py"
 KERNEL_NAME = "autograder-sandbox"
@@ -107,13 +113,14 @@ class SandboxPlan:
         else:
             notes.append("isolation was switched off (--no-isolation)")
         candidates.append("plain")
+        measuring = _start_baseline(sys.executable)   # beside the probes: it takes seconds
         roots = python_roots(sys.executable)
-        baseline = kernel_baseline_mb(sys.executable)
         for mode in candidates:
-            plan = cls(mode=mode, root=root, limits=limits, roots=roots, hidden=secrets,
-                       baseline_mb=baseline)
+            # the probe imports less than a kernel: the kernel's limit, give or take, is room enough
+            plan = cls(mode=mode, root=root, limits=limits, roots=roots, hidden=secrets, baseline_mb=2048)
             probe, err = plan._probe(secrets)
             if probe is not None:
+                plan.baseline_mb = _baseline_result(measuring)
                 plan.protections = plan._protections(probe, secrets, notes)
                 return plan
             notes.append(f"the {mode!r} sandbox did not start here ({err})")
@@ -259,7 +266,42 @@ class SandboxPlan:
                 f"--fsize={lim.file_mb * 2**20}", f"--cpu={lim.cpu_s}", "--core=0",
                 f"--nofile={lim.open_files}", "--"]
 
-    def _bwrap_view(self, release_dir: Path, runtime_dir: Path, mpl_dir: Path | None) -> list[str]:
+    @property
+    def forks_kernels(self) -> bool:
+        """Whether kernels can be forked from a worker's pre-imported zygote
+        (``zygote_boot.py``): bubblewrap run as root, so that the zygote may give each
+        kernel its own mount namespace and a uid it cannot signal the zygote from."""
+        return self.mode == "bwrap" and self.root
+
+    def zygote_argv(self, slot: int, *, release_root: Path, runtime_dir: Path, control_dir: Path,
+                    mpl_dir: Path | None, threads: int) -> tuple[list[str], dict]:
+        """The command that starts a worker's zygote (see ``zygote_boot.py``): the same
+        view as a per-notebook sandbox, every assignment's release material read-only
+        under ``/opt/autograder/releases``, the control folder (root only), and of root's
+        capabilities only those the zygote needs to set up each kernel and to kill what
+        the last one left."""
+        uid = self.kernel_uid(slot)
+        _, env = self.kernel_argv(slot, release_dir=release_root, runtime_dir=runtime_dir,
+                                  workdir=runtime_dir, mpl_dir=mpl_dir, threads=threads)
+        lim = self.limits
+        config = {
+            "uid": uid, "home": BOX_HOME, "releases": f"{BOX_OPT}/releases",
+            "mpl": f"{BOX_OPT}/mpl" if mpl_dir else "", "control": f"{BOX_OPT}/control",
+            "scratch_bytes": lim.scratch_mb * 2**20,
+            "limits": {"data": (lim.memory_mb + self.baseline_mb) * 2**20, "nproc": lim.processes,
+                       "fsize": lim.file_mb * 2**20, "cpu": lim.cpu_s, "core": 0,
+                       "nofile": lim.open_files},
+        }
+        view = self._bwrap_view(release_root, runtime_dir, mpl_dir, release_at=f"{BOX_OPT}/releases")
+        caps = ["--cap-drop", "ALL"] + [a for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL")
+                                        for a in ("--cap-add", cap)]
+        argv = ["bwrap", *view, "--ro-bind", str(ZYGOTE_SCRIPT), f"{BOX_OPT}/zygote_boot.py",
+                "--bind", str(control_dir), f"{BOX_OPT}/control", *caps, "--chdir", BOX_HOME, "--",
+                self.python, "-I", f"{BOX_OPT}/zygote_boot.py", json.dumps(config)]
+        return argv, env
+
+    def _bwrap_view(self, release_dir: Path, runtime_dir: Path, mpl_dir: Path | None,
+                    release_at: str = f"{BOX_OPT}/release") -> list[str]:
         lim = self.limits
         args = ["--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
                 "--unshare-uts", "--hostname", "grader"]
@@ -298,7 +340,7 @@ class SandboxPlan:
         args += [*parents(f"{BOX_OPT}/x"),
                  "--ro-bind", str(BOOT_SCRIPT), f"{BOX_OPT}/kernel_boot.py",
                  "--ro-bind", str(PROBE_SCRIPT), f"{BOX_OPT}/kernel_probe.py",
-                 "--ro-bind", str(release_dir), f"{BOX_OPT}/release",
+                 "--ro-bind", str(release_dir), release_at,
                  *parents(str(runtime_dir)), "--bind", str(runtime_dir), str(runtime_dir)]
         if mpl_dir:
             args += ["--ro-bind", str(mpl_dir), f"{BOX_OPT}/mpl"]
@@ -382,18 +424,32 @@ KERNEL_MARGIN_MB = 128
 
 def kernel_baseline_mb(python: str = sys.executable) -> int:
     """Memory (as RLIMIT_DATA counts it) the kernel takes before student code runs: its
-    Python with torch, numpy, matplotlib, ipykernel and encoder_lib imported, plus
+    Python with torch, numpy, matplotlib, ipykernel and encoder_lib imported and the
+    course's tables loaded, as a worker's zygote has them (``kernel_boot.preload``), plus
     :data:`KERNEL_MARGIN_MB`. The CUDA build of torch alone takes about 0.55 GB more than
     the CPU build: measured, not assumed, so the student's share does not depend on it."""
+    return _baseline_result(_start_baseline(python))
+
+
+def _start_baseline(python: str) -> subprocess.Popen:
     code = ("import torch, numpy, matplotlib, ipykernel.kernelapp, encoder_lib\n"
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); import kernel_boot; kernel_boot.preload(None)\n"
             "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmData:')))\n")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "MALLOC_ARENA_MAX": "2",
            "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, cwd="/", env=env,
-                         timeout=300)
-    if out.returncode != 0:
-        raise RuntimeError(f"the kernel's Python cannot import what the notebooks need:\n{out.stderr[-2000:]}")
-    return int(out.stdout.split()[-1]) // 1024 + KERNEL_MARGIN_MB
+    return subprocess.Popen([python, "-I", "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd="/", env=env)
+
+
+def _baseline_result(proc: subprocess.Popen) -> int:
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the kernel's Python cannot import what the notebooks need:\n{err[-2000:]}")
+    return int(out.split()[-1]) // 1024 + KERNEL_MARGIN_MB
 
 
 def write_kernelspec(data_dir: Path, python: str = sys.executable) -> Path:
@@ -407,8 +463,12 @@ def write_kernelspec(data_dir: Path, python: str = sys.executable) -> Path:
     return d
 
 
-def write_policy(path: Path, argv: list[str], env: dict, uid: int | None, runtime_dir: Path) -> Path:
-    """The per-notebook file ``sandbox_launch.py`` reads (named by $AUTOGRADER_SANDBOX_POLICY)."""
-    path.write_text(json.dumps({"argv": argv, "env": env, "uid": uid,
-                                "runtime_dir": str(runtime_dir)}), encoding="utf-8")
+def write_policy(path: Path, argv: list[str], env: dict, uid: int | None, runtime_dir: Path,
+                 zygote: dict | None = None) -> Path:
+    """The per-notebook file ``sandbox_launch.py`` reads (named by $AUTOGRADER_SANDBOX_POLICY):
+    the zygote to ask for a kernel (its socket, token and the assignment), if any, and the
+    command that starts a sandboxed kernel without one."""
+    path.write_text(json.dumps({"argv": argv, "env": env, "uid": uid, "runtime_dir": str(runtime_dir),
+                                "zygote": zygote}), encoding="utf-8")
+    os.chmod(path, 0o600)
     return path

@@ -6,8 +6,9 @@
 Each job gets a scratch nbgrader course holding only the assignment's release material
 and that one submission, and its own copy of the master gradebook (merged later).
 nbgrader's autograde runs with :class:`~autograder.sandbox.execute.SandboxedExecute`, whose
-kernels start through the sandbox kernelspec; then nbgrader's feedback is made with
-the hidden tests taken out. The job's result (scores per question, what happened) is
+kernels start through the sandbox kernelspec (forked from the worker's pre-imported
+:class:`~autograder.sandbox.zygote.Zygote` where the sandbox allows it); then nbgrader's
+feedback is made with the hidden tests taken out. The job's result (scores per question, what happened) is
 written as JSON next to its gradebook, so a re-run can skip it.
 
 Nothing here trusts the submission: a failure of any kind becomes a "grader error"
@@ -62,8 +63,17 @@ class Worker:
         write_kernelspec(jdir / "data", self.plan.python)
         self.mpl = self._matplotlib_cache(jdir / "mpl")
         self._converters = None
+        self.zygote = None
+        if self.plan.forks_kernels and ctx.get("zygote", True):
+            from .zygote import Zygote
+            self.zygote = Zygote(self.plan, self.uid_slot, release_root=self.master / "release",
+                                 runtime_dir=self.runtime, mpl_dir=self.mpl,
+                                 threads=int(ctx.get("threads", 1)),
+                                 log_path=self.base / "zygote.log")
 
     def close(self) -> None:
+        if self.zygote is not None:
+            self.zygote.stop()
         shutil.rmtree(self.runtime, ignore_errors=True)
 
     def stop(self) -> None:
@@ -152,8 +162,9 @@ class Worker:
         argv, env = self.plan.kernel_argv(self.uid_slot, release_dir=release, runtime_dir=self.runtime,
                                           workdir=work, mpl_dir=self.mpl,
                                           threads=int(self.ctx.get("threads", 1)))
+        zygote = self.zygote.policy(assignment) if self.zygote is not None and self.zygote.ready() else None
         policy = write_policy(self.base / "policy.json", argv, env, self.plan.kernel_uid(self.uid_slot),
-                              self.runtime)
+                              self.runtime, zygote)
         os.environ[POLICY_ENV] = str(policy)
 
         self._write_probe_context(job, submitted)
