@@ -79,7 +79,8 @@ class OfflineMathHTMLExporter(HTMLExporter):
 
     A grading worker writes the same course text into every student's page: the
     Markdown, the sanitising of each cell's HTML and the highlighting of each code cell
-    are pure functions of their text, kept once per exporter (so per worker) and reused."""
+    are pure functions of their text and the exporter's settings, kept once per process
+    (nbgrader makes a new exporter for every job) and reused."""
 
     MEMO_SIZE = 20_000    # pieces of HTML kept per filter
 
@@ -92,8 +93,9 @@ class OfflineMathHTMLExporter(HTMLExporter):
     def register_filter(self, name, jinja_filter):
         if name == "highlight_code" and callable(jinja_filter) and not isinstance(jinja_filter, type):
             # made afresh per notebook (it takes the notebook's language); the memo is keyed on it
-            lexer = getattr(jinja_filter, "pygments_lexer", None)
-            memo = self._memos.setdefault(("highlight_code", lexer), {})
+            key = (getattr(jinja_filter, "pygments_lexer", None),
+                   json.dumps(getattr(jinja_filter, "extra_formatter_options", {}), sort_keys=True, default=str))
+            memo = self._memos.setdefault(("highlight_code", *key), {})
             inner = jinja_filter
 
             def jinja_filter(source, language=None, metadata=None):
@@ -105,11 +107,13 @@ class OfflineMathHTMLExporter(HTMLExporter):
                 return memo[key]
         return super().register_filter(name, jinja_filter)
 
+    _shared: dict = {}    # (filter, the exporter's settings) -> {text: html}, for the whole process
+
     @property
     def _memos(self) -> dict:
-        if not hasattr(self, "_memo_store"):
-            self._memo_store = {}
-        return self._memo_store
+        settings = json.dumps([self.embed_images, self.anchor_link_text, self.exclude_anchor_links,
+                               self.lexer_options, self.template_name], sort_keys=True, default=str)
+        return self._shared.setdefault(settings, {})
 
     def _memo(self, function):
         memo = self._memos.setdefault(getattr(function, "__name__", repr(function)), {})
