@@ -134,6 +134,16 @@ try:
     print("signal_zygote", "allowed")
 except PermissionError:
     print("signal_zygote", "refused")
+# a cheat: read the zygote's command line for its control folder, and ask it for a kernel
+import json, socket
+control = json.loads(open(f"/proc/{zygote}/cmdline").read().split("\0")[3])["control"]
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(control + "/zygote.sock")
+    s.sendall(b'{"assignment": "part_x", "connection_file": "/tmp/x"}\n')
+    print("control_socket", "reached")
+except OSError:
+    print("control_socket", "refused")
 try:
     open(f"/proc/{zygote}/environ").read()
     print("zygote_environ", "readable")
@@ -161,6 +171,20 @@ def test_a_kernel_forked_after_a_hostile_one_finds_nothing_it_left(box):
     assert seen["shm"] == "-1", "a SysV shared memory segment survived into the next kernel"
     assert int(seen["uid"]) >= KERNEL_UID_BASE
     assert seen["signal_zygote"] == "refused" and seen["zygote_environ"] == "refused"
+    assert seen["control_socket"] == "refused", "a kernel reached the zygote's control socket"
+
+
+def test_the_zygote_forks_nothing_for_a_request_without_its_token(box):
+    import json
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(15)
+        s.connect(box.zygote.socket_path)
+        s.sendall((json.dumps({"token": "guess", "assignment": "part_x",
+                               "connection_file": str(box.runtime / "x.json")}) + "\n").encode())
+        assert s.recv(4096) == b"", "the zygote answered a request without its token"
+    assert box.zygote.alive()
 
 
 def test_a_kernel_starts_in_a_fresh_sandbox_when_the_zygote_is_gone(box):

@@ -83,50 +83,43 @@ class OfflineMathHTMLExporter(HTMLExporter):
     (nbgrader makes a new exporter for every job) and reused."""
 
     MEMO_SIZE = 20_000    # pieces of HTML kept per filter
+    _shared: dict = {}    # the exporter's settings -> {(filter, ...): {key: html}}, for the whole process
+
+    def _kept(self, table: tuple, key, make):
+        """``make()``, computed once per ``key`` in ``table`` for this process."""
+        settings = json.dumps([self.embed_images, self.anchor_link_text, self.exclude_anchor_links,
+                               self.lexer_options, self.template_name], sort_keys=True, default=str)
+        memo = self._shared.setdefault(settings, {}).setdefault(table, {})
+        if key not in memo:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            memo[key] = make()
+        return memo[key]
 
     def default_filters(self):
         for name, function in super().default_filters():
             if name == "clean_html":
-                function = self._memo(function)
+                function = self._kept_filter(function)
             yield name, function
+
+    def _kept_filter(self, function):
+        def kept(text, *args, **kwargs):
+            if args or kwargs or not isinstance(text, str):
+                return function(text, *args, **kwargs)
+            return self._kept(("clean_html",), text, lambda: function(text))
+        return kept
 
     def register_filter(self, name, jinja_filter):
         if name == "highlight_code" and callable(jinja_filter) and not isinstance(jinja_filter, type):
-            # made afresh per notebook (it takes the notebook's language); the memo is keyed on it
-            key = (getattr(jinja_filter, "pygments_lexer", None),
-                   json.dumps(getattr(jinja_filter, "extra_formatter_options", {}), sort_keys=True, default=str))
-            memo = self._memos.setdefault(("highlight_code", *key), {})
+            # made afresh per notebook (it takes the notebook's language), so kept per lexer and options
+            table = ("highlight_code", getattr(jinja_filter, "pygments_lexer", None),
+                     json.dumps(getattr(jinja_filter, "extra_formatter_options", {}), sort_keys=True, default=str))
             inner = jinja_filter
 
             def jinja_filter(source, language=None, metadata=None):
                 key = (source, language, json.dumps(metadata or {}, sort_keys=True, default=str))
-                if key not in memo:
-                    if len(memo) >= self.MEMO_SIZE:
-                        memo.clear()
-                    memo[key] = inner(source, language=language, metadata=metadata)
-                return memo[key]
+                return self._kept(table, key, lambda: inner(source, language=language, metadata=metadata))
         return super().register_filter(name, jinja_filter)
-
-    _shared: dict = {}    # (filter, the exporter's settings) -> {text: html}, for the whole process
-
-    @property
-    def _memos(self) -> dict:
-        settings = json.dumps([self.embed_images, self.anchor_link_text, self.exclude_anchor_links,
-                               self.lexer_options, self.template_name], sort_keys=True, default=str)
-        return self._shared.setdefault(settings, {})
-
-    def _memo(self, function):
-        memo = self._memos.setdefault(getattr(function, "__name__", repr(function)), {})
-
-        def memoised(text, *args, **kwargs):
-            if args or kwargs or not isinstance(text, str):
-                return function(text, *args, **kwargs)
-            if text not in memo:
-                if len(memo) >= self.MEMO_SIZE:
-                    memo.clear()
-                memo[text] = function(text)
-            return memo[text]
-        return memoised
 
     @pass_context
     def markdown2html(self, context, source):
@@ -134,13 +127,7 @@ class OfflineMathHTMLExporter(HTMLExporter):
         path = context.get("resources", {}).get("metadata", {}).get("path", "")
         if cell.get("attachments"):
             return self._markdown2html(cell, path, source)
-        memo = self._memos.setdefault("markdown2html", {})
-        key = (source, path)
-        if key not in memo:
-            if len(memo) >= self.MEMO_SIZE:
-                memo.clear()
-            memo[key] = self._markdown2html(cell, path, source)
-        return memo[key]
+        return self._kept(("markdown2html",), (source, path), lambda: self._markdown2html(cell, path, source))
 
     def _markdown2html(self, cell, path, source):
         renderer = OfflineMathRenderer(
