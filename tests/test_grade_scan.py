@@ -155,6 +155,44 @@ def test_a_course_object_rebound_by_the_student_becomes_theirs():
     assert found(notebook(answer)) == []
 
 
+
+def test_everyday_habits_of_honest_students_are_not_findings():
+    """What students do on Colab and laptops: free memory, fetch and unpack data, keep notes in
+    Colab's working folder, name a variable input, reach attributes by names written out."""
+    habits = new_code_cell("del head\n"
+                           "import gc\n"
+                           "gc.collect()\n"
+                           "!mkdir -p data && wget -q https://example.com/d.zip && unzip -q d.zip -d data\n"
+                           "with open('/content/notes.txt', 'w') as f:\n"
+                           "    f.write('run 3')\n"
+                           "input = 'The bank by the river'\n"
+                           "name = 'weight'\n"
+                           "print(getattr(model.pooler, name).shape)\n"
+                           "for key, value in {'lr': 1e-3, 'epochs': 2}.items():\n"
+                           "    setattr(cfg, key, value)\n")
+    assert found(notebook("head = nn.Linear(4, 2)\ncfg = SimpleConfig()\n", habits)) == []
+
+
+def test_a_copy_of_a_course_or_test_cell_is_read_as_the_course_cell():
+    """Running the set-up again, or pasting a visible test to debug it, runs nothing the course
+    does not: with the release at hand it is not scanned as the student's code."""
+    nb = notebook("y = 1\n")
+    release = notebook("raise NotImplementedError()\n")
+    for copied in (nb.cells[0], nb.cells[3]):
+        again = new_code_cell(copied.source + "\n")          # as pasted: no grading metadata
+        assert found(notebook("y = 1\n", again), release) == [], copied.metadata["nbgrader"]["grade_id"]
+    edited = new_code_cell(SETUP + "import ctypes\n")
+    assert ("cell 5", len(SETUP.splitlines()) + 1, "native_memory") in found(notebook("y = 1\n", edited), release)
+
+
+def test_names_written_out_still_name_what_they_reach():
+    """A name bound to a string, or a loop over a dict's keys, is read as the literal it holds."""
+    assert found(notebook("import sys\nf = sys._getframe(0)\nname = 'f_locals'\nv = getattr(f, name)\n"))[-1] \
+        == ("ex_answer", 4, "frame_access")
+    assert found(notebook("for k, v in {'softmax': None}.items():\n    setattr(F, k, v)\n")) \
+        == [("ex_answer", 2, "patches_module")]
+    assert found(notebook("import gc\nobjects = __import__('gc').get_objects()\n")) == [("ex_answer", 2, "gc")]
+
 # ----------------------------------------------------------------------------- cheats found
 CHEATS = [
     # (what, answer cell source, construct, line)
@@ -212,11 +250,11 @@ CHEATS = [
     ("an object's class changed", "x = torch.zeros(1)\nx.__class__ = int\n", "lying_dunder", 2),
     ("a function's code replaced", "softmax.__code__ = reference_softmax.__code__\n", "code_object", 1),
     ("a cheat inside %timeit", "x = 1\n%timeit -n 1 __import__('gc').get_objects()\n", "gc", 2),
-    ("a cheat inside %%time", "%%time\nimport gc\nobjects = gc.get_objects()\n", "gc", 2),
+    ("a cheat inside %%time", "%%time\nimport gc\nobjects = gc.get_objects()\n", "gc", 3),
     ("a shell command that runs Python", "!python -c 'print(1)'\n", "magic", 1),
     ("a magic that runs a file", "%run helper.py\n", "magic", 1),
     ("a cell magic that writes a file", "%%writefile torch.py\nallclose = lambda *a: True\n", "magic", 1),
-    ("exec of a literal is read too", "exec('import gc')\n", "gc", 1),
+    ("exec of a literal is read too", "exec('import ctypes')\n", "native_memory", 1),
     ("a module patched as a for target", "for F.softmax in [print]:\n    pass\n", "patches_module", 1),
     ("a dunder set on a class after it is made", "class A:\n    pass\nA.__eq__ = lambda s, o: True\n",
      "lying_dunder", 3),
@@ -231,8 +269,8 @@ def test_each_cheat_is_found_with_its_construct_and_line(what, source, construct
 
 
 def test_line_numbers_stay_right_after_magics_that_span_lines():
-    source = "!ls \\\n  -la\n%matplotlib inline\nx = 1\nimport gc\n"
-    assert found(notebook(source)) == [("ex_answer", 5, "gc")]
+    source = "!ls \\\n  -la\n%matplotlib inline\nx = 1\nimport ctypes\n"
+    assert found(notebook(source)) == [("ex_answer", 5, "native_memory")]
 
 
 def test_a_finding_names_its_cell_line_and_code():
@@ -245,23 +283,23 @@ def test_a_finding_names_its_cell_line_and_code():
 
 
 def test_course_and_test_cells_are_not_scanned_but_added_and_answer_cells_are():
-    course_gc = new_code_cell("import gc\ngc.collect()\n", metadata=_meta("course_gc", locked=True))
-    test_gc = new_code_cell("import gc\n", metadata=_meta("test_gc", grade=True, locked=True))
+    course_gc = new_code_cell("import ctypes\ngc.get_objects()\n", metadata=_meta("course_gc", locked=True))
+    test_gc = new_code_cell("import ctypes\n", metadata=_meta("test_gc", grade=True, locked=True))
     prose = new_markdown_cell("We never use `gc.get_objects()`.")
-    broken = new_code_cell("import gc\ndef oops(:\n")
+    broken = new_code_cell("import ctypes\ndef oops(:\n")
     assert found(notebook("y = 1\n", course_gc, test_gc, prose, broken)) == []
-    added = new_code_cell("import gc\n")
-    assert found(notebook("y = 1\n", added)) == [("cell 5", 1, "gc")]
+    added = new_code_cell("import ctypes\n")
+    assert found(notebook("y = 1\n", added)) == [("cell 5", 1, "native_memory")]
 
 
 def test_with_the_release_a_cell_the_student_marked_read_only_is_still_scanned():
-    disguised = new_code_cell("import gc\n", metadata=_meta("my_locked", locked=True))
+    disguised = new_code_cell("import ctypes\n", metadata=_meta("my_locked", locked=True))
     nb = notebook("y = 1\n", disguised)
     release = notebook("raise NotImplementedError()\n")
     assert found(nb) == []                                     # trusted metadata: looks like a course cell
-    assert found(nb, release) == [("my_locked", 1, "gc")]       # the release has no such cell
-    nb.cells[0].source = "import gc\n" + SETUP                 # an edited course cell is put back: not scanned
-    assert found(nb, release) == [("my_locked", 1, "gc")]
+    assert found(nb, release) == [("my_locked", 1, "native_memory")]   # the release has no such cell
+    nb.cells[0].source = "import ctypes\n" + SETUP      # an edited course cell is put back: not scanned
+    assert found(nb, release) == [("my_locked", 1, "native_memory")]
 
 
 def test_code_too_deep_for_the_scanner_is_a_finding_not_a_crash():

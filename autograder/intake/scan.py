@@ -32,6 +32,7 @@ import nbformat
 
 from .scan_rules import (BUILTIN_NAMES, GRADER_CHANNEL, LINE_MAGICS, MARKUP_CELL_MAGICS, PRIVATE_GRADER,
                          PYTHON_CELL_MAGICS, REBIND_OK, RUNS_CODE, SETTINGS, SHELL_OK, SIZED_BASES, VALUE_TYPES,
+                         WRITE_OK_PREFIXES,
                          attribute_rule, detail_of, dunder_rule, name_rule)
 
 
@@ -65,6 +66,11 @@ def _course_ids(release_nb) -> dict[str, str]:
         if meta.get("grade_id") and not meta.get("solution") and (meta.get("locked") or meta.get("grade")):
             out[meta["grade_id"]] = cell.source
     return out
+
+
+def _same_text(source: str) -> str:
+    """A cell's source as compared with the course's cells (trailing blanks do not count)."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
 def _role(cell, course: dict[str, str] | None) -> str:
@@ -251,17 +257,40 @@ def _locals(fn) -> set[str]:
     return names - declared
 
 
+def _literal_keys(it) -> list[str] | None:
+    """The strings a loop over ``it`` gives (or the first item of each pair it gives), when they
+    are written out: ``("a", "b")``, ``{"lr": 1e-3}``, ``{"lr": 1e-3}.items()`` or ``.keys()``."""
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in ("items", "keys") \
+            and not it.args:
+        it = it.func.value
+        if not isinstance(it, ast.Dict):
+            return None
+    if isinstance(it, (ast.Tuple, ast.List, ast.Set)) and it.elts and all(_is_str(e) for e in it.elts):
+        return [e.value for e in it.elts]
+    if isinstance(it, ast.Dict) and it.keys and all(k is not None and _is_str(k) for k in it.keys):
+        return [k.value for k in it.keys]
+    return None
+
+
 def _literal_loop_names(tree: ast.AST) -> dict[str, set[str]]:
-    """Names bound only by ``for name in ("a", "b")`` loops over string literals: their values
-    (``getattr(layer, kind)`` in such a loop names its attributes as plainly as a literal)."""
+    """Names bound only to string literals: by ``for name in ("a", "b")`` (or over a written-out
+    dict's keys or items), or by ``name = "a"``. Their values are as plain as a literal
+    (``getattr(layer, kind)`` in such a loop names its attributes)."""
     values: dict[str, set[str]] = {}
     loop_targets = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
-            it = node.iter
-            if isinstance(it, (ast.Tuple, ast.List, ast.Set)) and it.elts and all(_is_str(e) for e in it.elts):
-                values.setdefault(node.target.id, set()).update(e.value for e in it.elts)
-                loop_targets.add(id(node.target))
+        if isinstance(node, (ast.For, ast.comprehension)):
+            target = node.target
+            if isinstance(target, ast.Tuple) and target.elts and isinstance(node.iter, ast.Call):
+                target = target.elts[0]           # for key, value in {...}.items()
+            keys = _literal_keys(node.iter)
+            if isinstance(target, ast.Name) and keys:
+                values.setdefault(target.id, set()).update(keys)
+                loop_targets.add(id(target))
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and _is_str(node.value):
+            values.setdefault(node.targets[0].id, set()).add(node.value.value)
+            loop_targets.add(id(node.targets[0]))
     for node in ast.walk(tree):   # bound any other way too: not a literal
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in loop_targets:
             values.pop(node.id, None)
@@ -538,7 +567,7 @@ class _CellScanner(ast.NodeVisitor):
                 self.flag(node, "dynamic_code")
         elif name == "__import__":
             if node.args and _is_str(node.args[0]):
-                self.check_name(node, node.args[0].value)
+                self.check_imported(node, node.args[0].value)
             else:
                 self.flag(node, "dynamic_code")
         elif name in ("getattr", "setattr", "hasattr", "delattr"):
@@ -560,7 +589,7 @@ class _CellScanner(ast.NodeVisitor):
         kind, q = self.qualified(fn)
         if kind == "import" and q in ("importlib.import_module",):
             if node.args and _is_str(node.args[0]):
-                self.check_name(node, node.args[0].value)
+                self.check_imported(node, node.args[0].value)
             else:
                 self.flag(node, "dynamic_code")
         if kind == "import" and q and q.split(".")[-1] == "display" and q.startswith("IPython") and any(
@@ -579,6 +608,13 @@ class _CellScanner(ast.NodeVisitor):
                     and fn.value.args and not self.path_inside(fn.value.args[0]):
                 self.flag(node, "file_write")
         self.generic_visit(node)
+
+    def check_imported(self, call, module: str) -> None:
+        """``__import__("gc")`` names ``gc``; ``__import__("gc").get_objects`` names ``gc.get_objects``."""
+        self.check_name(call, module)
+        parent = getattr(call, "_parent", None)
+        if isinstance(parent, ast.Attribute) and parent.value is call:
+            self.check_name(call, f"{module}.{parent.attr}")
 
     def membership_test(self, call) -> bool:
         """``"name" in globals()``: only asks whether a name exists."""
@@ -616,7 +652,9 @@ class _CellScanner(ast.NodeVisitor):
             text = first.value if _is_str(first) else ""
         else:
             return False
-        return not (text.startswith(("/", "~", "\\")) or ".." in text.replace("\\", "/").split("/"))
+        if ".." in text.replace("\\", "/").split("/"):
+            return False
+        return text.startswith(WRITE_OK_PREFIXES) or not text.startswith(("/", "~", "\\"))
 
     def check_open(self, node) -> None:
         mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
@@ -641,6 +679,7 @@ class _CellScanner(ast.NodeVisitor):
         self._scan_fixed(node, tree)
 
     def _scan_fixed(self, node, tree) -> None:
+        self.facts.learn_imports(tree)    # exec("import gc") or a %%time body imports for the notebook
         n = getattr(node, "lineno", 1)
         line = self.fixed_line if self.fixed_line is not None else \
             (self.lines[n - 1] if 0 < n <= len(self.lines) else n)
@@ -722,6 +761,7 @@ def _scan_source(facts: _Notebook, source: str, offset: int = 0) -> tuple[list[t
     if parsed is None:
         return [], set()
     tree, lines = parsed
+    facts.learn_imports(tree)            # a %%time body's imports are the notebook's too
     _link_parents(tree)
     top = {name for name, _ in _top_bindings(tree)}
     aliases = {}
@@ -746,13 +786,20 @@ def scan_notebook(nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode |
     the course's names come from the release's source. A name a course cell bound is the
     course's until a student's cell binds it to something of its own."""
     course = _course_ids(release_nb) if release_nb is not None else None
+    # a student's own copy of a course or visible test cell (set-up run again, a test pasted to
+    # debug it) runs nothing the course does not: it is read as the course's cell it copies
+    copies = {_same_text(src) for src in course.values()} if course is not None else set()
     facts = _Notebook()
     cells = []   # (index, cell, role, tree of a course cell)
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
             continue
         role = _role(cell, course)
-        source = course[_nbg(cell)["grade_id"]] if course is not None and role != "student" else cell.source
+        copied = role == "student" and bool(cell.source.strip()) and _same_text(cell.source) in copies
+        if copied:
+            role = "course"
+        source = course[_nbg(cell)["grade_id"]] if course is not None and role != "student" and not copied \
+            else cell.source
         try:
             parsed = _parse(source)
         except Exception:   # a student's cell is reported when it is scanned below

@@ -105,9 +105,9 @@ RULES: tuple[Rule, ...] = (
          "tests after it would use the changed object"),
     Rule("dict_write", CHECK, ("x.__dict__ = ...", "x.__dict__[k] = ...", "x.__dict__.update(...)"),
          "writes into an object's __dict__ directly, past its own methods"),
-    Rule("gc", NAME, ("gc",),
-         "uses the garbage collector module (gc): it finds every live object (the tests' and the grader's), "
-         "which no answer needs"),
+    Rule("gc", NAME, ("gc.get_*", "gc.callbacks", "gc.garbage"),
+         "asks the garbage collector for live objects (gc.get_objects, get_referrers ...): it finds every one, "
+         "the tests' and the grader's, which no answer needs (gc.collect() to free memory is not this)"),
     Rule("native_memory", NAME, ("ctypes", "_ctypes", "cffi", "mmap"),
          "uses ctypes, cffi or mmap: raw memory access can read or rewrite anything in the process"),
     Rule("background", NAME, ("threading", "_thread", "multiprocessing", "concurrent.futures", "asyncio",
@@ -156,7 +156,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 #: Built-in names that may be rebound without a finding (IPython's output history).
-REBIND_OK = {"_", "__", "___", "__name__", "__doc__", "__spec__", "__loader__", "__package__"}
+REBIND_OK = {"_", "__", "___", "__name__", "__doc__", "__spec__", "__loader__", "__package__",
+             # interactive helpers no test or check calls: `input = "a sentence"` is a variable
+             "input", "help", "license", "credits", "copyright", "exit", "quit", "breakpoint"}
 BUILTIN_NAMES = (set(dir(builtins)) | {"get_ipython"}) - {"display"}   # IPython.display.display is honest
 #: Classes whose instances pose as values: a __str__/__repr__/__format__ on their subclass lies.
 VALUE_TYPES = {"str", "int", "float", "bool", "complex", "list", "tuple", "dict", "set", "frozenset", "bytes",
@@ -177,7 +179,11 @@ MARKUP_CELL_MAGICS = {"html", "markdown", "latex", "svg"}
 #: Shell commands an honest student runs (the first word of each command in a pipeline).
 SHELL_OK = {"ls", "pwd", "pip", "pip3", "conda", "nvidia-smi", "cat", "head", "tail", "wc", "du", "df", "free",
             "nproc", "lscpu", "uname", "which", "echo", "date", "whoami", "hostname", "tree", "file", "grep",
-            "nvcc", "printenv", "env", "sort", "uniq", "less", "more"}
+            "nvcc", "printenv", "env", "sort", "uniq", "less", "more",
+            # fetching and unpacking data, making folders (the sandbox has no network: a download fails)
+            "mkdir", "wget", "curl", "unzip", "tar", "gzip", "gunzip", "zip", "touch", "find", "ps", "id"}
+#: Folders outside the notebook's own a student's file may go to: Colab's working folder.
+WRITE_OK_PREFIXES = ("/content/",)
 GRADER_CHANNEL = "vnd.autograder"
 PRIVATE_GRADER = re.compile(r"^_{1,2}autograder")
 
