@@ -162,7 +162,7 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
 
     import nbformat
 
-    from .intake.repair import repair
+    from .intake.repair import Note, repair
     from .intake.scan import scan_notebook
 
     layout = master.layout
@@ -179,13 +179,19 @@ def _prepare_jobs(intake, master, state: Path, out: Path, args, parts: list[str]
             notes, unreadable, ok, review, answers = {}, [], [], {}, {}
             for nb, cand in sorted(cands.items()):
                 release = master.release_notebook(part, nb)
-                fixed, found = repair(cand.raw, release)
+                try:
+                    fixed, found = repair(cand.raw, release)
+                    if fixed is not None:
+                        nbformat.write(fixed, sub_dir / f"{nb}.ipynb")
+                except Exception as err:                # noqa: BLE001 - one odd file never stops the class
+                    fixed, found = None, [Note("unreadable", "the notebook could not be read ("
+                                               f"{type(err).__name__}: {str(err)[:120]})", fatal=True)]
                 notes[nb] = [{"kind": f.kind, "detail": f.detail, "fatal": f.fatal,
                               "grade_ids": list(f.grade_ids)} for f in found]
                 if fixed is None:
+                    (sub_dir / f"{nb}.ipynb").unlink(missing_ok=True)
                     unreadable.append(nb)
                     continue
-                nbformat.write(fixed, sub_dir / f"{nb}.ipynb")
                 ok.append(nb)
                 # code only cheating needs, read here in the grader, never run (report: NEEDS REVIEW)
                 review[nb] = [asdict(f) for f in scan_notebook(fixed, release)]

@@ -54,6 +54,25 @@ def test_unreadable_files_are_reported_not_raised(release, raw, kind):
     assert kind in kinds(notes) and all(n.fatal for n in notes if n.kind == kind)
 
 
+@pytest.mark.parametrize("what, edit", [
+    ("points that are not a number", lambda meta, c: meta.update(points="two")),
+    ("points that are a list", lambda meta, c: meta.update(points=[2])),
+    ("a grade id that is a list", lambda meta, c: meta.update(grade_id=[meta["grade_id"]])),
+    ("a grade id that is a dict", lambda meta, c: meta.update(grade_id={"id": 1})),
+    ("a source that is a number", lambda meta, c: c.update(source=5)),
+    ("a lone surrogate in the source", lambda meta, c: c.update(source="x = '\ud83d'\n")),
+    ("a lone surrogate in the metadata", lambda meta, c: meta.update(note="\udc00")),
+])
+def test_hand_edited_cells_are_repaired_and_can_be_written(release, perfect, what, edit):
+    data = json.loads(to_bytes(perfect))
+    test = next(c for c in data["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_encode")
+    edit(test["metadata"]["nbgrader"], test)
+    nb, notes = repair(json.dumps(data).encode(), release)         # json.dumps escapes the surrogate
+    assert nb is not None, what
+    nbformat.writes(nb).encode("utf-8")                             # what the grader writes for nbgrader
+    assert "test_encode" in ids(nb), what                           # the test is graded (restored if need be)
+
+
 def test_non_utf8_bytes_are_replaced_and_the_rest_graded(release, perfect):
     raw = to_bytes(perfect).replace(b"QUIZ_1 = None", "QUIZ_1 = None  # caf\u00e9".encode("latin-1"), 1)
     with pytest.raises(UnicodeDecodeError):

@@ -81,6 +81,17 @@ def build_cases(out: Path) -> dict[str, Case]:
     latin = p1.replace(b'QUIZ_1 = \\"b\\"', b'QUIZ_1 = \\"b\\"  # r\xe9ponse', 1)
     assert latin != p1
     cases["non_utf8"] = Case({f1: latin}, set(), "not UTF-8")
+    # hand-edited JSON that broke the whole batch before: points that are not a number, a grade id
+    # that is a list, a lone surrogate written as an escape (cannot be written back as UTF-8)
+    crafted = json.loads(p1)
+    for c in crafted["cells"]:
+        meta = c.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id") == "test_encode":
+            meta["points"] = "two"
+        elif meta.get("grade_id") == "ex_wordpiece":
+            meta["grade_id"] = ["ex_wordpiece"]
+    crafted["cells"][0]["source"] = ["# \ud83d\n", *crafted["cells"][0]["source"]]
+    cases["crafted_metadata"] = Case({f1: json.dumps(crafted).encode()}, set(), "lone surrogate")
 
     # ---- notebooks whose structure was damaged
     nb = perfect()

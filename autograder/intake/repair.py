@@ -62,6 +62,10 @@ def read_bytes(raw: bytes) -> tuple[dict | None, list[Note]]:
                                       f"{err.start}); they were replaced by \ufffd and the rest graded"))
     try:
         data = json.loads(text)
+        if _has_surrogate(json.dumps(data, ensure_ascii=False)):
+            notes.append(Note("not_utf8", "the file contains characters that cannot be written as UTF-8 (a lone "
+                                          "surrogate); they were replaced by \ufffd and the rest graded"))
+            data = _without_surrogates(data)
     except json.JSONDecodeError as err:
         return None, notes + [Note("invalid_json", f"the file is not a readable notebook: invalid JSON "
                                                    f"at line {err.lineno}, column {err.colno} ({err.msg})",
@@ -88,6 +92,47 @@ def read_bytes(raw: bytes) -> tuple[dict | None, list[Note]]:
     return nb, notes
 
 
+def _text(value) -> str:
+    """A cell's source or metadata string as text that can be written back as UTF-8 (a lone
+    surrogate, written in the JSON as an escape, becomes \ufffd; a list is joined; anything
+    else that is not text is dropped)."""
+    if isinstance(value, list):
+        value = "".join(v for v in value if isinstance(v, str))
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _without_surrogates(obj):
+    """``obj`` (parsed JSON) with every lone surrogate in its strings replaced."""
+    if isinstance(obj, str):
+        return _text(obj)
+    if isinstance(obj, list):
+        return [_without_surrogates(v) for v in obj]
+    if isinstance(obj, dict):
+        return {_text(k): _without_surrogates(v) for k, v in obj.items()}
+    return obj
+
+
+def _points(meta: dict) -> float | None:
+    """A cell's points as a number (None when they are not one)."""
+    value = meta.get("points", 0) or 0
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
 #: Output kept per code cell for the feedback (a larger one is left out).
 MAX_KEPT_OUTPUT = 1_000_000
 
@@ -110,9 +155,7 @@ def _kept_outputs(outputs) -> list:
 
 
 def _clean_cell(cell):
-    src = cell.get("source", "")
-    if isinstance(src, list):
-        src = "".join(src)
+    src = _text(cell.get("source", ""))
     meta = {k: v for k, v in dict(cell.get("metadata", {})).items() if k in KEEP_CELL_METADATA}
     kind = cell.get("cell_type")
     if kind == "code":
@@ -144,7 +187,10 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
         meta = cell.metadata.get("nbgrader")
         if meta is None:
             continue
-        if not isinstance(meta, dict) or not meta.get("grade_id"):
+        if isinstance(meta, dict) and type(meta.get("grade_id")) is int:
+            meta["grade_id"] = str(meta["grade_id"])
+        if not isinstance(meta, dict) or not isinstance(meta.get("grade_id"), str) or not meta["grade_id"] \
+                or _points(meta) is None:
             del cell.metadata["nbgrader"]
             continue
         if meta.get("schema_version") != SCHEMA_VERSION:
@@ -177,7 +223,7 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
             want = _nbg(rel_by_id[gid])
             mine = _nbg(cell)
             if any(bool(mine.get(k)) != bool(want.get(k)) for k in ("grade", "solution", "locked", "task")) \
-                    or float(mine.get("points", 0) or 0) != float(want.get("points", 0) or 0):
+                    or _points(mine) != _points(want):
                 cell.metadata["nbgrader"] = json.loads(json.dumps(want))
                 flagged.append(gid)
     if flagged:
