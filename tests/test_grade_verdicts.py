@@ -184,6 +184,41 @@ def test_reports_without_the_cells_token_count_for_nothing_and_are_flagged():
     assert not v.passed and any("did not ask for" in f for f in v.flags)
 
 
+def test_reports_added_before_the_real_ones_fail_the_test_and_are_flagged():
+    # code run by the test reports a passing check for the site first, then the test's own
+    # (failing) report arrives: the reference made one, so neither can be trusted
+    p = _probes(Site("truth", 2, False, True), Site("truth", 3, False, True))
+    ref = [{"site": 0, "token": "t", "left": {"value": True}}, {"site": 1, "token": "t", "left": {"value": True}}]
+    forged = [{"site": 0, "token": "t", "left": {"value": True}}, {"site": 1, "token": "t", "left": {"value": True}}]
+    real = [{"site": 0, "token": "t", "left": {"value": False}}, {"site": 1, "token": "t", "left": {"value": False}}]
+    assert judge(p, ref, forged, None, "t").passed                      # as many as the reference: judged
+    v = judge(p, ref, forged + real, None, "t")
+    assert not v.passed and "more checks" in v.message
+    assert any("reported 2 times" in f for f in v.flags)
+
+
+def test_a_list_of_the_notebooks_own_making_is_not_taken_for_a_list():
+    # class Answer(list) with an .index that always says "in order": judged as what it is
+    from encoder_lib.checks import rules
+    from encoder_lib.checks.plain import ObjectInfo, TypeInfo
+
+    notebook_list = ObjectInfo(("__main__.Answer", "list", "object"))
+    library_dict = ObjectInfo(("collections.OrderedDict", "dict", "object"))
+    assert "should be a list, but it is a Answer" in rules.check_type("QUIZ_2", notebook_list, TypeInfo(("list",)))
+    assert rules.check_type("counts", library_dict, TypeInfo(("dict",))) is None
+    assert rules.check_type("QUIZ_2", ["a", "b"], TypeInfo(("list",))) is None
+
+
+def test_an_error_message_that_quotes_the_hidden_tests_is_not_shown():
+    p = _probes(Site("check_close", 1, False, True), literals=["a hidden input sentence"])
+    ref = [_report(0, got=[1], expected=[1])]
+    v = judge(p, ref, [], {"ename": "ValueError", "evalue": "debug: for s in ['a hidden input sentence']:"}, "t")
+    assert not v.passed and "hidden input" not in v.message and "ValueError" in v.message
+    assert any("quotes the hidden tests" in f for f in v.flags)
+    long = judge(p, ref, [], {"ename": "ValueError", "evalue": "x" * 50_000}, "t")
+    assert len(long.message) < 2_100
+
+
 def test_a_test_that_stops_early_fails_and_its_hidden_error_shows_only_the_class():
     p = _probes(Site("check_close", 1, False, True), Site("check_close", 8, True, True))
     ref = [_report(0, got=[1], expected=[1]), _report(1, got=[1], expected=[1])]
@@ -327,6 +362,10 @@ def wordpiece(word, vocab, unk_token="[UNK]", max_chars=100):
     _leak()
     return _wordpiece(word, vocab, unk_token, max_chars)
 """), 14)
+    out["reads_history"] = (_answer(perfect, "ex_encode", """
+def encode(text, vocab):
+    raise ValueError("debug: " + "\\n".join(In) + str(globals().get("_ih")))
+"""), 12)
     out["prints_later"] = (_with_cell(perfect, "test_encode", "print(globals().get('text'), globals().get('toy'))"),
                            14)
     out["own_output_is_a_hidden_line"] = (_with_cell(perfect, "ex_wordpiece", f"print({ECHO!r})"), 14)
@@ -410,7 +449,7 @@ def test_cheats_are_listed_for_review_and_honest_work_is_not(graded):
     report = (out / "report.txt").read_text()
     review = report.split("NEEDS REVIEW", 1)[1].split("\n\n", 2)[1] if "NEEDS REVIEW" in report else ""
     for student in ("finalizer", "display_hook", "liar", "rewired", "reads_expected", "prints_everything",
-                    "native_layer_norm"):
+                    "native_layer_norm", "reads_history"):
         assert f"{student} / {NB1}" in review, (student, review[:2000])
     for student in ("perfect", "blank", "own_output_is_a_hidden_line"):
         assert f"{student} / {NB1}" not in review, (student, review[:2000])

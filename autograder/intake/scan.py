@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import nbformat
 
-from .scan_rules import (BUILTIN_NAMES, GRADER_CHANNEL, LINE_MAGICS, MARKUP_CELL_MAGICS, PRIVATE_GRADER,
+from .scan_rules import (BUILTIN_NAMES, GRADER_CHANNEL, INPUT_HISTORY, LINE_MAGICS, MARKUP_CELL_MAGICS, PRIVATE_GRADER,
                          PYTHON_CELL_MAGICS, REBIND_OK, RUNS_CODE, SETTINGS, SHELL_OK, SIZED_BASES, VALUE_TYPES,
                          WRITE_OK_PREFIXES,
                          attribute_rule, detail_of, dunder_rule, name_rule)
@@ -522,6 +522,9 @@ class _CellScanner(ast.NodeVisitor):
             self.flag(node, "builtins_access", attribute_rule("__builtins__"))
         if node.id == "get_ipython" and not self.local(node.id):
             self.flag(node, "ipython_shell")
+        if isinstance(node.ctx, ast.Load) and INPUT_HISTORY.match(node.id) and not self.local(node.id) \
+                and node.id not in self.top:
+            self.flag(node, "cell_sources")
         kind, q = self.qualified(node)
         if kind == "import" and q:
             self.check_name(node, q)

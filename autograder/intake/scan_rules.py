@@ -130,8 +130,14 @@ RULES: tuple[Rule, ...] = (
                                     "encoder_lib.checks.plain", "encoder_lib.checks.rules"),
          "reaches the parts of encoder_lib.checks that the tests use to watch the answer (which library calls "
          "are forbidden): an answer calls the checks, never their insides"),
-    Rule("grader_internals", CHECK, ("__autograder*", "_autograder*", "encoder_lib.<_private>"),
-         "names the grader's own internals (__autograder..., a private name of encoder_lib)"),
+    Rule("grader_internals", CHECK, ("__autograder*", "_autograder*", "__probe__", "encoder_lib.<_private>"),
+         "names the grader's own internals (__autograder..., the test's __probe__, a private name of "
+         "encoder_lib)"),
+    Rule("cell_sources", NAME, ("linecache",),
+         "reads the line cache, which holds the source of every cell already run (the tests' own included): "
+         "no answer needs it"),
+    Rule("cell_sources", CHECK, ("In", "_ih", "_i", "_ii", "_iii", "_i<N>"),
+         "reads IPython's input history (In, _ih, _i ...), the source of cells already run: no answer needs it"),
     Rule("torch_internals", CHECK, ("torch.<_private> (torch._C, torch._dynamo, torch.utils._python_dispatch)",),
          "reaches torch's private internals (torch._C, torch._dynamo, dispatch modes): the exercises use "
          "torch's public functions; these can change or bypass what the tests check"),
@@ -185,7 +191,9 @@ SHELL_OK = {"ls", "pwd", "pip", "pip3", "conda", "nvidia-smi", "cat", "head", "t
 #: Folders outside the notebook's own a student's file may go to: Colab's working folder.
 WRITE_OK_PREFIXES = ("/content/",)
 GRADER_CHANNEL = "vnd.autograder"
-PRIVATE_GRADER = re.compile(r"^_{1,2}autograder")
+PRIVATE_GRADER = re.compile(r"^(_{1,2}autograder|__probe__$)")
+#: IPython's input history: the sources of the cells run so far.
+INPUT_HISTORY = re.compile(r"^(In|_ih|_i{1,3}|_i\d+)$")
 
 _BY_CONSTRUCT: dict[tuple[str, str], Rule] = {}
 _NAME_RULES: list[tuple[str, Rule]] = []

@@ -457,8 +457,9 @@ class SandboxedExecute(Execute):
         cell.source = PROBE_LINE.format(token=token) + code
         self._records.pop(index, None)
         try:
-            await self.async_execute_cell(cell, index, execution_count=execution_count,
-                                          store_history=store_history)
+            # out of IPython's input history (In, _ih, _i): code the test calls, or a later cell, cannot
+            # read the test's source, hidden part included, from there
+            await self.async_execute_cell(cell, index, execution_count=execution_count, store_history=False)
         finally:
             cell.source = source
         records = self._records.pop(index, [])

@@ -30,6 +30,8 @@ from .recorded import RunRecords
 #: Exception classes whose names a hidden-test message may show.
 KNOWN_ERRORS = re.compile(r"^[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit|Stopped|Iteration)$")
 HIDDEN = "a hidden check (more inputs of the rules the visible test states)"
+#: The longest error message of a visible check shown to a student (characters).
+MAX_ERROR = 2000
 
 
 @dataclass
@@ -160,6 +162,8 @@ def _error_message(error: dict, hidden: bool) -> str:
         return (f"{error['exercise']} is not answered yet: this test calls it, and it still raises "
                 "NotImplementedError. Answer that exercise first.")
     if not hidden:
+        if len(evalue) > MAX_ERROR:
+            evalue = evalue[:MAX_ERROR] + " [...]"
         return f"{ename}: {evalue}" if evalue else ename
     inner = re.search(r" raised ([A-Za-z_][A-Za-z0-9_]*): ", evalue)
     name = inner.group(1) if inner else ename
@@ -225,7 +229,13 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
         seen[k] = j + 1
         refs = ref_by.get(k, [])
         if j >= len(refs):
-            continue                                    # the reference run made no such check
+            # more reports of this check than the instructor's solution made: code run during the
+            # test reported for it (forged reports come first, so none of them can be trusted)
+            flags.append(f"check {k} (line {site.line}) reported {j + 1} times or more, the reference run "
+                         f"{len(refs)} times: reports added by the code the test called?")
+            return Verdict(False, "This test made more checks than it does with the instructor's solution (did "
+                                  "your function return more items than asked for, or run a check itself?). "
+                                  "Your instructor will look at it.", f"extra reports at site {k}", flags)
         ref = refs[j]
         if site.stripped and not _inputs_match(ref, rec):
             flags.append(f"check {k} (line {site.line}) was given other inputs than in the reference run, so it "
@@ -253,7 +263,12 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
         flags.append(f"{forged} report(s) that the grader did not ask for (forged or replayed)")
     missing = [(k, len(refs) - seen.get(k, 0)) for k, refs in ref_by.items() if seen.get(k, 0) < len(refs)]
     if error is not None:
-        return Verdict(False, _error_message(error, hidden_phase), f"{error.get('ename')}: {error.get('evalue')}",
+        message = _error_message(error, hidden_phase)
+        if quotes_hidden(message, probes.hidden_literals):
+            message = (f"Your code raised {error.get('ename') or 'an exception'} in this test (its message is not "
+                       "shown: it quotes the hidden tests).")
+            flags.append("the error message of the student's code quotes the hidden tests")
+        return Verdict(False, message, f"{error.get('ename')}: {error.get('evalue')}",
                        flags, str(error.get("ename") or "Exception"), notes)
     if missing:
         k = min(k for k, _ in missing)
