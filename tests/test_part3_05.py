@@ -308,6 +308,46 @@ def test_reference_answer_passes_visible_and_hidden_tests(base_namespace, exerci
     assert capsys.readouterr().out.count(": ") >= 2
 
 
+RIGHT_IN_ANOTHER_STYLE = {
+    # (exercise, label): (answer source, test cell); a numpy float is a float for check_type, hidden tests alike
+    ("ex_step", "a numpy float"): ('''
+def fine_tuning_step(model, batch, optimizer, scaler, precision):
+    import numpy as np
+    model.train()
+    optimizer.zero_grad()
+    with precision.autocast():
+        loss = F.cross_entropy(model(batch["input_ids"], batch["attention_mask"]).float(), batch["labels"])
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return np.float32(loss.item())
+''', "test_step"),
+    ("ex_relative_change", "np.linalg.norm (numpy floats)"): ('''
+def relative_change(before, after):
+    import numpy as np
+    groups = {}
+    for name in before:
+        g = "embeddings" if name.startswith("embeddings.") else ".".join(name.split(".")[:2])
+        groups.setdefault(g, []).append(name)
+    out = {}
+    for g, names in groups.items():
+        d = np.concatenate([(after[n] - before[n]).flatten().numpy() for n in names])
+        b = np.concatenate([before[n].flatten().numpy() for n in names])
+        out[g] = np.linalg.norm(d) / np.linalg.norm(b)
+    return out
+''', "test_relative_change"),
+}
+
+
+@pytest.mark.parametrize("key", list(RIGHT_IN_ANOTHER_STYLE), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_a_right_answer_in_another_style_passes_visible_and_hidden_tests(base_namespace, key):
+    source, test_cell = RIGHT_IN_ANOTHER_STYLE[key]
+    for view in (_release_cell, _source_cell):
+        ns = dict(base_namespace, copy=copy)
+        _run(source, ns, key[0])
+        _run(view(test_cell), ns, test_cell)
+
+
 @pytest.mark.parametrize("key", list(WRONG), ids=lambda k: f"{k[0]}-{k[1]}")
 def test_visible_test_catches_a_broken_rule_and_names_it(base_namespace, key):
     source, test_cell, words = WRONG[key]
