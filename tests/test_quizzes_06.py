@@ -80,6 +80,10 @@ BROKEN = {
                                 "    offsets = offsets.tolist() if hasattr(offsets, 'tolist') else offsets\n"
                                 "    p = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]\n"
                                 "    if not p: raise ValueError('none')\n    return p[:1]",
+        "a <= end": "def span_to_token_positions(offsets, start, end):\n"
+                    "    offsets = offsets.tolist() if hasattr(offsets, 'tolist') else offsets\n"
+                    "    p = [i for i, (a, b) in enumerate(offsets) if b > a and a <= end and b > start]\n"
+                    "    if not p: raise ValueError('none')\n    return p",
         "returns [] instead of raising": "def span_to_token_positions(offsets, start, end):\n"
                                 "    offsets = offsets.tolist() if hasattr(offsets, 'tolist') else offsets\n"
                                 "    return [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]",
@@ -118,6 +122,14 @@ def test_exercise_tests_pass_the_solution_and_fail_each_broken_answer(base_names
         with pytest.raises(AssertionError):
             _run_cell(TEST_OF[exercise], ns)
             pytest.fail(f"a broken {exercise} ({label}) passed {TEST_OF[exercise]}")
+
+
+def test_a_token_that_starts_at_the_span_end_fails_the_visible_test(base_namespace):
+    visible = cell_by_grade_id(_notebook(), "test_span").source.split("### BEGIN HIDDEN TESTS")[0]
+    ns = dict(base_namespace)
+    exec(BROKEN["ex_span"]["a <= end"], ns)
+    with pytest.raises(AssertionError, match="Rule 1: overlap means a < end"):
+        exec(compile(visible, "<test_span visible>", "exec"), ns)
 
 
 def test_every_visible_assert_names_its_rule():
