@@ -129,6 +129,9 @@ def test_quiz3_measurement_accepts_only_the_layer_of_largest_separation(referenc
         except AssertionError:
             pass
     assert len(passed) == 1, f"exactly one layer must pass quiz 3, these did: {passed}"
+    import numpy as np
+
+    _run_test_cell("test_quiz_3", {**reference_namespace, "QUIZ_3": np.int64(passed[0])})   # np.argmax(...)
     for bad in (None, float(passed[0]), num_layers + 1, -1, _SneakyInt(passed[0] + 1)):
         with pytest.raises(AssertionError):
             _run_test_cell("test_quiz_3", {**reference_namespace, "QUIZ_3": bad})
