@@ -73,6 +73,19 @@ def test_hand_edited_cells_are_repaired_and_can_be_written(release, perfect, wha
     assert "test_encode" in ids(nb), what                           # the test is graded (restored if need be)
 
 
+def test_a_notebook_of_too_many_cells_is_reported_not_run(release, perfect):
+    from nbformat.v4 import new_code_cell
+
+    from autograder.intake.repair import MAX_CELLS
+
+    nb = copy.deepcopy(perfect)
+    nb.cells += [new_code_cell("x = 1") for _ in range(MAX_CELLS + 1 - len(nb.cells))]
+    fixed, notes = repair(to_bytes(nb), release)
+    assert fixed is None and "too_many_cells" in kinds(notes) and all(n.fatal for n in notes)
+    nb.cells.pop()
+    assert repair(to_bytes(nb), release)[0] is not None
+
+
 def test_non_utf8_bytes_are_replaced_and_the_rest_graded(release, perfect):
     raw = to_bytes(perfect).replace(b"QUIZ_1 = None", "QUIZ_1 = None  # caf\u00e9".encode("latin-1"), 1)
     with pytest.raises(UnicodeDecodeError):

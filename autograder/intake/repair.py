@@ -135,6 +135,9 @@ def _points(meta: dict) -> float | None:
 
 #: Output kept per code cell for the feedback (a larger one is left out).
 MAX_KEPT_OUTPUT = 1_000_000
+#: Cells a notebook may have (the course's have under 150): running, scanning and rendering
+#: 100,000 cells would hold a worker for the better part of an hour.
+MAX_CELLS = 2_000
 
 
 def _kept_outputs(outputs) -> list:
@@ -179,6 +182,10 @@ def repair(raw: bytes, release: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
     data, notes = read_bytes(raw)
     if data is None:
         return None, notes
+    if len(data.cells) > MAX_CELLS:
+        return None, notes + [Note("too_many_cells", f"the notebook has {len(data.cells):,} cells; this course's "
+                                                     f"has {len(release.cells)}, and one with more than "
+                                                     f"{MAX_CELLS:,} is not graded", fatal=True)]
     cells = [_clean_cell(c) for c in data.cells]
 
     # nbgrader metadata: malformed dropped, schema_version added
