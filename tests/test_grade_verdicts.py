@@ -209,6 +209,26 @@ def test_a_list_of_the_notebooks_own_making_is_not_taken_for_a_list():
     assert rules.check_type("QUIZ_2", ["a", "b"], TypeInfo(("list",))) is None
 
 
+def test_a_probe_is_cut_where_its_hidden_part_starts_and_ends():
+    from autograder.sandbox.execute import split_phases
+
+    code = "a = 1\n__probe__.phase('hidden')\nb = 2\nc = 3\n__probe__.phase('visible')\nprint(a)\n"
+    assert split_phases(code) == [("visible", "a = 1\n"), ("hidden", "b = 2\nc = 3\n"), ("visible", "print(a)\n")]
+    assert split_phases("a = 1\n") == [("visible", "a = 1\n")]
+    assert split_phases("x = \"__probe__.phase('hidden')\"\n") == [("visible", "x = \"__probe__.phase('hidden')\"\n")]
+
+
+def test_a_check_reported_while_the_hidden_part_ran_shows_nothing_the_kernel_said():
+    # a report naming a visible site, with a message of its own, sent from the hidden part
+    p = _probes(Site("compare", 2, False, True, "=="), Site("compare", 7, True, True, "=="))
+    ref = [{"site": 0, "token": "t", "left": {"value": "b"}, "right": {"value": "b"}},
+           {"site": 1, "token": "t", "left": {"value": "b"}, "right": {"value": "b"}}]
+    relabelled = [{"phase": "hidden", "token": "t"},
+                  {"site": 0, "token": "t", "left": {"value": "a"}, "message": "hidden input: 'wrods'"}]
+    v = judge(p, ref, relabelled, None, "t")
+    assert not v.passed and "wrods" not in v.message
+
+
 def test_an_error_message_that_quotes_the_hidden_tests_is_not_shown():
     p = _probes(Site("check_close", 1, False, True), literals=["a hidden input sentence"])
     ref = [_report(0, got=[1], expected=[1])]
@@ -366,6 +386,26 @@ def wordpiece(word, vocab, unk_token="[UNK]", max_chars=100):
 def encode(text, vocab):
     raise ValueError("debug: " + "\\n".join(In) + str(globals().get("_ih")))
 """), 12)
+    out["drops_phases"] = (_with_cell(perfect, "ex_wordpiece", """
+import __main__
+_seen = []
+def _hook():
+    # the test's probe, reached without naming it, stops saying when the hidden part starts
+    p = __main__.__dict__.get("__" + "probe__")
+    if p is not None and not getattr(p, "hooked", False):
+        send = p._publish
+        def publish(data, metadata=None):
+            if not any(isinstance(r, dict) and "phase" in r for r in data.values()):
+                send(data, metadata=metadata)
+        p._publish, p.hooked = publish, True
+_wordpiece = wordpiece
+def wordpiece(word, vocab, unk_token="[UNK]", max_chars=100):
+    _hook()
+    _seen.append(word)
+    if "wrods" in word:
+        raise ValueError("inputs " + repr(_seen))
+    return _wordpiece(word, vocab, unk_token, max_chars)
+"""), 9)                                            # wordpiece's and encode's hidden parts meet the word
     out["prints_later"] = (_with_cell(perfect, "test_encode", "print(globals().get('text'), globals().get('toy'))"),
                            14)
     out["own_output_is_a_hidden_line"] = (_with_cell(perfect, "ex_wordpiece", f"print({ECHO!r})"), 14)
@@ -411,6 +451,9 @@ def test_no_feedback_page_holds_hidden_test_content(graded):
         page = html_lib.unescape((out / "feedback" / student / PART / f"{NB1}.html").read_text())
         leaked = [x for x in literals + lines if x in page and x != ECHO]
         assert not leaked, (student, leaked[:5])
+    # the words of a hidden sentence, raised by the student's code while the hidden part ran
+    page = (out / "feedback" / "drops_phases" / PART / f"{NB1}.html").read_text()
+    assert "wrods" not in page and "Transformers" not in page
 
 
 def _hidden_source(p: Probes) -> list[str]:
@@ -449,7 +492,7 @@ def test_cheats_are_listed_for_review_and_honest_work_is_not(graded):
     report = (out / "report.txt").read_text()
     review = report.split("NEEDS REVIEW", 1)[1].split("\n\n", 2)[1] if "NEEDS REVIEW" in report else ""
     for student in ("finalizer", "display_hook", "liar", "rewired", "reads_expected", "prints_everything",
-                    "native_layer_norm", "reads_history"):
+                    "native_layer_norm", "reads_history", "drops_phases"):
         assert f"{student} / {NB1}" in review, (student, review[:2000])
     for student in ("perfect", "blank", "own_output_is_a_hidden_line"):
         assert f"{student} / {NB1}" not in review, (student, review[:2000])

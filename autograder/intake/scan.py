@@ -336,6 +336,7 @@ class _CellScanner(ast.NodeVisitor):
         self.aliases = aliases                 # names this cell binds to a module or course object
         self.scopes: list[set[str]] = []       # local names of the enclosing functions
         self.globals: list[set[str]] = []      # names each enclosing function declares global
+        self.kinds: list[str] = []             # what each enclosing scope is: function, comprehension, class
         self.literal = _literal_loop_names(tree)
         self.found: list[tuple[int, str, str]] = []   # (line, construct, detail)
         self.fixed_line: int | None = None     # set while scanning code inside a magic: its line
@@ -352,6 +353,15 @@ class _CellScanner(ast.NodeVisitor):
 
     def local(self, name: str) -> bool:
         return any(name in s for s in self.scopes)
+
+    def notebook_wide(self, name: str, walrus: bool = False) -> bool:
+        """Whether binding ``name`` here binds it for the whole notebook (at the top level, declared
+        global, or ``:=`` in a comprehension at the top level)."""
+        kinds, globals_ = self.kinds, self.globals
+        if walrus:                               # := binds in the nearest scope that is not a comprehension
+            while kinds and kinds[-1] == "comprehension":
+                kinds, globals_ = kinds[:-1], globals_[:-1]
+        return not kinds or name in globals_[-1]
 
     def resolve(self, name: str) -> tuple[str, str | None]:
         """(kind, dotted name) of a name: local, import, course, builtin or student."""
@@ -441,19 +451,23 @@ class _CellScanner(ast.NodeVisitor):
         body = node.body if isinstance(node.body, list) else [node.body]
         self.scopes.append(_locals(node))
         self.globals.append({n for s in body for g in ast.walk(s) if isinstance(g, ast.Global) for n in g.names})
+        self.kinds.append("function")
         for stmt in body:
             self.visit(stmt)
         self.scopes.pop()
         self.globals.pop()
+        self.kinds.pop()
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
 
     def _comprehension(self, node) -> None:
         self.scopes.append({n.id for g in node.generators for n in _targets(g.target)})
         self.globals.append(set())
+        self.kinds.append("comprehension")
         self.generic_visit(node)
         self.scopes.pop()
         self.globals.pop()
+        self.kinds.pop()
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
@@ -481,17 +495,40 @@ class _CellScanner(ast.NodeVisitor):
             self.visit(b)
         self.scopes.append(set())   # a class body's names are not seen by the rest of the cell
         self.globals.append(set())
+        self.kinds.append("class")
         for stmt in node.body:
             self.visit(stmt)
         self.scopes.pop()
         self.globals.pop()
+        self.kinds.pop()
 
     # --- statements
     def visit_Import(self, node) -> None:
         for a in node.names:
             self.check_name(node, a.name)
-            if a.asname and not self.scopes:
-                self.check_import_rebinding(node, a.asname, a.name)
+            if self.notebook_wide(a.asname or a.name.split(".")[0]):
+                self.check_import_rebinding(node, a.asname or a.name.split(".")[0], a.name if a.asname else
+                                            a.name.split(".")[0])
+        self.generic_visit(node)
+
+    def _binds(self, node, name: str | None) -> None:
+        if name and self.notebook_wide(name):
+            self.check_rebinding(node, name)
+
+    def visit_ExceptHandler(self, node) -> None:      # except E as name
+        self._binds(node, node.name)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node) -> None:           # case name: / case [*_, name]
+        self._binds(node, node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node) -> None:
+        self._binds(node, node.name)
+        self.generic_visit(node)
+
+    def visit_MatchMapping(self, node) -> None:      # case {**rest}
+        self._binds(node, node.rest)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node) -> None:
@@ -503,7 +540,7 @@ class _CellScanner(ast.NodeVisitor):
                 self.check_name(node, f"{node.module}.{a.name}")
                 if PRIVATE_GRADER.match(a.name):
                     self.flag(node, "grader_internals")
-                if not self.scopes:
+                if self.notebook_wide(a.asname or a.name):
                     self.check_import_rebinding(node, a.asname or a.name, f"{node.module}.{a.name}")
 
     def check_import_rebinding(self, node, name: str, dotted: str) -> None:
@@ -514,8 +551,9 @@ class _CellScanner(ast.NodeVisitor):
 
     # --- expressions
     def visit_Name(self, node) -> None:
-        if isinstance(node.ctx, ast.Store) and (not self.scopes or node.id in self.globals[-1]):
-            self.check_rebinding(node, node.id)   # ``x = ...``, ``for x in``, ``with ... as x``, ``x := ...``
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and self.notebook_wide(
+                node.id, walrus=isinstance(getattr(node, "_parent", None), ast.NamedExpr)):
+            self.check_rebinding(node, node.id)   # ``x = ...``, ``for x in``, ``with ... as x``, ``del x``, ``:=``
         if PRIVATE_GRADER.match(node.id):
             self.flag(node, "grader_internals")
         if node.id == "__builtins__":
@@ -533,6 +571,8 @@ class _CellScanner(ast.NodeVisitor):
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self.check_attribute_store(node, node.value, node.attr)
         self.check_attr_name(node, node.attr)
+        if node.attr == "__dict__" and self.qualified(node.value)[0] in ("import", "course", "builtin"):
+            self.flag(node, "namespace_access")      # sys.__dict__["_getframe"], a course object's insides
         kind, q = self.qualified(node)
         if kind == "import" and q:
             self.check_name(node, q)

@@ -45,8 +45,8 @@ RULES: tuple[Rule, ...] = (
                                     "__subclasses__"),
          "reads or replaces a function's code, globals or closure: lets code change or inspect functions it "
          "does not own (a test's, a check's)"),
-    Rule("code_object", NAME, ("types.CodeType", "types.FunctionType", "types.FrameType", "marshal", "pickle.loads",
-                               "_pickle"),
+    Rule("code_object", NAME, ("types.CodeType", "types.FunctionType", "types.FrameType", "types.new_class",
+                               "marshal", "pickle.loads", "_pickle"),
          "builds functions or objects from raw code or bytes: hides what code runs from anyone reading it"),
     Rule("builtins_access", NAME, ("builtins", "__builtin__"),
          "uses the builtins module: an answer calls len or print, it has no reason to reach or change the "
@@ -108,21 +108,30 @@ RULES: tuple[Rule, ...] = (
     Rule("gc", NAME, ("gc.get_*", "gc.callbacks", "gc.garbage"),
          "asks the garbage collector for live objects (gc.get_objects, get_referrers ...): it finds every one, "
          "the tests' and the grader's, which no answer needs (gc.collect() to free memory is not this)"),
-    Rule("native_memory", NAME, ("ctypes", "_ctypes", "cffi", "mmap"),
+    Rule("native_memory", NAME, ("ctypes", "_ctypes", "cffi", "mmap", "numpy.ctypeslib"),
          "uses ctypes, cffi or mmap: raw memory access can read or rewrite anything in the process"),
     Rule("background", NAME, ("threading", "_thread", "multiprocessing", "concurrent.futures", "asyncio",
-                              "torch.multiprocessing", "signal", "sched"),
+                              "torch.multiprocessing", "signal", "sched", "logging.handlers.QueueListener",
+                              "IPython.lib.backgroundjobs"),
          "starts threads, processes, tasks or signal handlers: code that keeps running after its cell, "
          "while the tests run"),
     Rule("tracing", NAME, ("sys.settrace", "sys.setprofile", "sys.addaudithook", "sys.audit", "sys.monitoring",
                            "sys.call_tracing", "sys.remote_exec", "faulthandler", "tracemalloc"),
          "installs a tracer, profiler or audit hook: it watches (and can change) every line the tests run"),
+    Rule("dynamic_code", NAME, ("runpy", "code.Interactive*", "code.interact", "code.compile_command", "codeop",
+                                "pydoc.locate", "importlib.util", "importlib.machinery", "importlib.__import__"),
+         "runs or imports code named at run time (runpy, an interpreter object, importlib's loaders): what "
+         "it does cannot be read from the notebook"),
     Rule("dynamic_code", CHECK, ("exec(<not a plain string>)", "eval(...)", "compile(...)",
                                  "__import__(<computed>)", "importlib.import_module(<computed>)"),
          "runs or imports code that is computed at run time: what it does cannot be read from the notebook"),
     Rule("computed_attribute", CHECK, ("getattr/setattr/hasattr/delattr(obj, <computed name>)",),
          "reaches an attribute by a name computed at run time: hides which attribute it reads or changes"),
-    Rule("namespace_access", CHECK, ("globals()", "locals()", "vars()", "vars(<module or course object>)"),
+    Rule("namespace_access", NAME, ("__main__",),
+         "reaches the notebook's own module (__main__): its namespace holds every name the tests use, the "
+         "test's probe included"),
+    Rule("namespace_access", CHECK, ("globals()", "locals()", "vars()", "vars(<module or course object>)",
+                                     "<module or course object>.__dict__"),
          "reads or writes the notebook's namespace as a dictionary: it can change names the tests use, past "
          "ordinary assignment"),
     Rule("grader_internals", NAME, ("encoder_lib.checks.calls", "encoder_lib.checks.forbid",
@@ -151,6 +160,7 @@ RULES: tuple[Rule, ...] = (
                                    "os.symlink", "os.link", "os.remove", "os.unlink", "os.rmdir", "os.removedirs",
                                    "os.rename", "os.renames", "os.replace", "os.truncate", "os.dup2", "os.write",
                                    "os.open", "os.memfd_create", "subprocess", "socket", "pty", "pexpect", "resource",
+                                   "posix", "nt",
                                    "shutil.rmtree", "shutil.move", "shutil.copy*", "shutil.chown",
                                    "shutil.make_archive", "shutil.unpack_archive"),
          "starts or stops processes, changes files or opens sockets: the exercises compute tensors and never "

@@ -454,15 +454,29 @@ class SandboxedExecute(Execute):
         source = cell.source
         token = secrets.token_hex(8)
         code = probes.reference if self._mode == "reference" else probes.student
-        cell.source = PROBE_LINE.format(token=token) + code
-        self._records.pop(index, None)
+        # the visible and hidden parts run as separate requests: the hidden part's code reaches the
+        # kernel only once the visible part is over, and which part a report or an error came from
+        # is known here, not taken from the kernel (its own phase reports are dropped)
+        records, outputs = [], []
         try:
-            # out of IPython's input history (In, _ih, _i): code the test calls, or a later cell, cannot
-            # read the test's source, hidden part included, from there
-            await self.async_execute_cell(cell, index, execution_count=execution_count, store_history=False)
+            for n, (phase, part) in enumerate(split_phases(code)):
+                if n == 0:
+                    part = PROBE_LINE.format(token=token) + part
+                elif not part.strip():
+                    continue
+                records.append({"phase": phase, "token": token})
+                cell.source = part
+                self._records.pop(index, None)
+                # out of IPython's input history (In, _ih, _i): code the test calls, or a later cell,
+                # cannot read the test's source from there
+                await self.async_execute_cell(cell, index, execution_count=execution_count, store_history=False)
+                outputs.extend(cell.outputs)
+                records.extend(r for r in self._records.pop(index, []) if "phase" not in r)
+                if any(o.output_type == "error" for o in cell.outputs):
+                    break
         finally:
             cell.source = source
-        records = self._records.pop(index, [])
+        cell.outputs = outputs
         if quiet:
             return
         first = next((o for o in cell.outputs if o.output_type == "error"), None)
@@ -532,6 +546,18 @@ class SandboxedExecute(Execute):
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: The line the probe rewriter puts where a test turns hidden or visible again.
+PHASE_LINE = re.compile(r"""^__probe__\.phase\((['"])(hidden|visible)\1\)[ \t]*$""", re.M)
+
+
+def split_phases(code: str) -> list[tuple[str, str]]:
+    """A probe's code as (phase, code) parts, cut at its top-level phase lines, visible first."""
+    parts, phase, at = [], "visible", 0
+    for m in PHASE_LINE.finditer(code):
+        parts.append((phase, code[at:m.start()]))
+        phase, at = m.group(2), m.end() + 1
+    parts.append((phase, code[at:]))
+    return parts
 
 
 def _answer_functions(nb) -> set[str]:

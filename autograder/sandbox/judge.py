@@ -138,13 +138,15 @@ def _one(site: Site, ref: dict, got: dict) -> str | None:
     return f"unknown check {kind}"
 
 
-def _student_message(site: Site, got: dict, failure: str, ref: dict) -> str:
-    """What the student reads about a failing check."""
+def _student_message(site: Site, got: dict, failure: str, ref: dict, in_hidden: bool = False) -> str:
+    """What the student reads about a failing check (``in_hidden``: reported while the hidden
+    part ran, whatever site it names: nothing the kernel said then is shown)."""
+    hidden = site.hidden or in_hidden
     if site.kind in ("compare", "truth"):
-        if site.hidden:
+        if hidden:
             return site.message or f"{HIDDEN} failed."
         return got.get("message") or site.message or f"An assertion of the test failed: {failure}."
-    if site.hidden:
+    if hidden:
         rule = _param(ref, "rule")
         return f"{HIDDEN} failed." + (f"\nRule: {rule}" if rule else "")
     return failure
@@ -254,7 +256,7 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
         if failure is not None:
             if forged:
                 flags.append(f"{forged} report(s) that the grader did not ask for")
-            message = _student_message(site, rec, failure, ref)
+            message = _student_message(site, rec, failure, ref, hidden_phase)
             if quotes_hidden(message, probes.hidden_literals):
                 message = f"The check on line {site.line} of the test failed (the values are not shown: " \
                           "they would quote the hidden tests)."
