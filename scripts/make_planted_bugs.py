@@ -205,6 +205,12 @@ BUGS: dict[str, list[tuple[str, str, str, str, str]]] = {
          "        return self.ffn_norm(a + self.dropout(self.ffn(a))), None\n"),
         ("layer_no_ffn_residual", "ex_encoder_layer", "H' = LayerNorm(A + FFN(A))",
          "self.ffn_norm(a + self.dropout(self.ffn(a)))", "self.ffn_norm(self.dropout(self.ffn(a)))"),
+        ("layer_default_eps", "ex_encoder_layer", "LayerNorm(d, eps=config.layer_norm_eps)",
+         "self.attention_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)", "self.attention_norm = nn.LayerNorm(d)"),
+        ("layer_default_eps", "ex_encoder_layer", "",
+         "self.ffn_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)", "self.ffn_norm = nn.LayerNorm(d)"),
+        ("layer_ffn_of_h", "ex_encoder_layer", "H' = LayerNorm(A + FFN(A)): the FFN reads A",
+         "self.ffn_norm(a + self.dropout(self.ffn(a)))", "self.ffn_norm(a + self.dropout(self.ffn(h)))"),
         ("layer_reference_forward", "ex_encoder_layer", "write the layer yourself",
          "        attended, _ = self.attention(h, key_mask)                   # (batch, seq, d)\n"
          "        a = self.attention_norm(h + self.dropout(attended))         # residual, then LayerNorm\n"
@@ -237,6 +243,14 @@ BUGS: dict[str, list[tuple[str, str, str, str, str]]] = {
          "        for name, tensor in state.items():\n            if \".attention.self.\" not in name:\n"
          "                targets[name].copy_(tensor)\n"),
         ("load_no_return", "ex_load_weights", "return the model", "    return model\n", ""),
+        ("load_del_skipped", "ex_load_weights", "a state may or may not hold the tensors to skip",
+         "    emb = model.embeddings\n",
+         "    for skipped in (\"pooler.dense.weight\", \"pooler.dense.bias\", \"embeddings.position_ids\"):\n"
+         "        del state[skipped]\n    emb = model.embeddings\n"),
+        ("load_expects_skipped", "ex_load_weights", "a state may or may not hold the tensors to skip",
+         "    emb = model.embeddings\n",
+         "    pooler = (state[\"pooler.dense.weight\"], state[\"pooler.dense.bias\"])   # not used by MyEncoder\n"
+         "    emb = model.embeddings\n"),
         ("h_fox_embeddings", "quiz_1_code", "H is the last hidden state H^L",
          '[-1][0]     # (5, d)', '[0][0]'),
         ("h_fox_batch_dim", "quiz_1_code", "without the batch dimension",
@@ -456,7 +470,22 @@ import planted_bugs_04_06  # noqa: E402
 BUGS.update(planted_bugs_04_06.BUGS)
 ALTERNATIVES.update(planted_bugs_04_06.ALTERNATIVES)
 #: {notebook: {bug id: text the visible test's message must contain (it names the rule)}}
-MESSAGES: dict[str, dict[str, str]] = dict(planted_bugs_04_06.MESSAGES)
+MESSAGES: dict[str, dict[str, str]] = {nb: dict(m) for nb, m in planted_bugs_04_06.MESSAGES.items()}
+MESSAGES["03_sequence_representations"] = {
+    "layer_default_eps": "eps=config.layer_norm_eps",
+    "layer_ignores_mask": "pass key_mask on to the attention",
+    "layer_ffn_of_h": "H' = LayerNorm(A + FFN(A))",
+    "layer_no_ffn_residual": "H' = LayerNorm(A + FFN(A))",
+    "layer_pre_ln": "H' = LayerNorm(A + FFN(A))",
+    "load_del_skipped": "a state may or may not hold the tensors to skip",
+    "load_expects_skipped": "a state may or may not hold the tensors to skip",
+}
+# a token that starts where the span ends (test_span's visible ',' case)
+BUGS["06_context_tasks"] = BUGS["06_context_tasks"] + [
+    ("span_start_at_end", "ex_span", "overlap is strict: a < end (a token starting at the span end is out)",
+     "if b > a and a < end and b > start]", "if b > a and a <= end and b > start]"),
+]
+MESSAGES["06_context_tasks"]["span_start_at_end"] = "a token that starts where the span ends"
 
 
 def _grade_id(cell) -> str | None:
