@@ -169,7 +169,13 @@ def test_everyday_habits_of_honest_students_are_not_findings():
                            "name = 'weight'\n"
                            "print(getattr(model.pooler, name).shape)\n"
                            "for key, value in {'lr': 1e-3, 'epochs': 2}.items():\n"
-                           "    setattr(cfg, key, value)\n")
+                           "    setattr(cfg, key, value)\n"
+                           "import os\n"
+                           "with open(os.path.join('out', 'log.txt'), 'w') as f:\n"
+                           "    f.write('epoch 1')\n"
+                           "lr = globals().get('LR', 1e-3)\n"
+                           "%load_ext tensorboard\n"
+                           "!git clone -q https://example.com/notes.git\n")
     assert found(notebook("head = nn.Linear(4, 2)\ncfg = SimpleConfig()\n", habits)) == []
 
 

@@ -32,7 +32,7 @@ import nbformat
 
 from .scan_rules import (BUILTIN_NAMES, GRADER_CHANNEL, INPUT_HISTORY, LINE_MAGICS, MARKUP_CELL_MAGICS, PRIVATE_GRADER,
                          PYTHON_CELL_MAGICS, REBIND_OK, RUNS_CODE, SETTINGS, SHELL_OK, SIZED_BASES, VALUE_TYPES,
-                         WRITE_OK_PREFIXES,
+                         WRITE_OK_PREFIXES, EXTENSIONS_OK,
                          attribute_rule, detail_of, dunder_rule, name_rule)
 
 
@@ -660,8 +660,14 @@ class _CellScanner(ast.NodeVisitor):
             self.check_name(call, f"{module}.{parent.attr}")
 
     def membership_test(self, call) -> bool:
-        """``"name" in globals()``: only asks whether a name exists."""
+        """``"name" in globals()`` or ``globals().get("name", default)``: only asks for one name,
+        written out."""
         parent = getattr(call, "_parent", None)
+        if isinstance(parent, ast.Attribute) and parent.attr == "get" and parent.value is call:
+            outer = getattr(parent, "_parent", None)
+            return isinstance(outer, ast.Call) and outer.func is parent and bool(outer.args) \
+                and _is_str(outer.args[0]) \
+                and not isinstance(getattr(outer, "_parent", None), (ast.Attribute, ast.Subscript))
         return isinstance(parent, ast.Compare) and len(parent.ops) == 1 \
             and isinstance(parent.ops[0], (ast.In, ast.NotIn)) and parent.comparators[0] is call \
             and _is_str(parent.left)
@@ -687,7 +693,10 @@ class _CellScanner(ast.NodeVisitor):
                 self.check_attribute_store(node, owner, a)
 
     def path_inside(self, path) -> bool:
-        """Whether a path is a literal (or f-string) inside the current folder."""
+        """Whether a path is a literal (or f-string, or os.path.join of them) inside the current folder."""
+        if isinstance(path, ast.Call) and self.qualified(path.func)[1] in ("os.path.join", "posixpath.join") \
+                and path.args and not path.keywords:
+            return all(self.path_inside(a) for a in path.args)
         if _is_str(path):
             text = path.value
         elif isinstance(path, ast.JoinedStr) and path.values:
@@ -744,7 +753,7 @@ class _CellScanner(ast.NodeVisitor):
             return
         name, arg = args[0], args[1] if len(args) > 1 else ""
         if name not in LINE_MAGICS or (name == "config" and not arg.strip().startswith("InlineBackend")) \
-                or (name in ("load_ext", "reload_ext") and arg.strip() != "autoreload") \
+                or (name in ("load_ext", "reload_ext") and arg.strip() not in EXTENSIONS_OK) \
                 or (name == "debug" and arg.strip()):
             self.flag(node, "magic")
         if name in RUNS_CODE:

@@ -187,7 +187,9 @@ SETTINGS = ("torch.backends.", "pandas.options.", "numpy.random.")
 LINE_MAGICS = {"matplotlib", "timeit", "time", "prun", "pip", "conda", "pwd", "ls", "who", "whos", "who_ls",
                "lsmagic", "precision", "pprint", "pinfo", "pinfo2", "pdoc", "pdef", "psearch", "env", "history",
                "cd", "autoreload", "tb", "pdb", "debug", "config", "load_ext", "reload_ext", "page", "magic",
-               "quickref", "doctest_mode"}
+               "quickref", "doctest_mode", "tensorboard"}
+#: IPython extensions an honest student loads (``%load_ext``).
+EXTENSIONS_OK = {"autoreload", "tensorboard"}
 RUNS_CODE = {"timeit", "time", "prun"}
 #: Cell magics whose body is Python (scanned) or markup (not code).
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -197,7 +199,7 @@ SHELL_OK = {"ls", "pwd", "pip", "pip3", "conda", "nvidia-smi", "cat", "head", "t
             "nproc", "lscpu", "uname", "which", "echo", "date", "whoami", "hostname", "tree", "file", "grep",
             "nvcc", "printenv", "env", "sort", "uniq", "less", "more",
             # fetching and unpacking data, making folders (the sandbox has no network: a download fails)
-            "mkdir", "wget", "curl", "unzip", "tar", "gzip", "gunzip", "zip", "touch", "find", "ps", "id"}
+            "mkdir", "wget", "curl", "unzip", "tar", "gzip", "gunzip", "zip", "touch", "find", "ps", "id", "git"}
 #: Folders outside the notebook's own a student's file may go to: Colab's working folder.
 WRITE_OK_PREFIXES = ("/content/",)
 GRADER_CHANNEL = "vnd.autograder"
