@@ -229,6 +229,52 @@ def test_a_check_reported_while_the_hidden_part_ran_shows_nothing_the_kernel_sai
     assert not v.passed and "wrods" not in v.message
 
 
+def test_an_answer_cells_error_after_a_hidden_test_ran_shows_only_its_class():
+    from nbformat.v4 import new_notebook, new_output
+
+    from autograder.course.feedback import HideHiddenTests, SubmittedOutputs
+
+    def answer(gid):
+        cell = new_code_cell("x = f()\n", metadata={"nbgrader": {"grade_id": gid, "solution": True}})
+        cell.outputs = [new_output("error", ename="ValueError", evalue=f"secret from {gid}", traceback=[])]
+        return cell
+
+    test = new_code_cell("check(1)\n### BEGIN HIDDEN TESTS\ncheck(2)\n### END HIDDEN TESTS\n",
+                         metadata={"nbgrader": {"grade_id": "t", "grade": True, "locked": True, "points": 1}})
+    nb = new_notebook(cells=[answer("a1"), test, answer("a2")])
+    resources = {"nbgrader": {"student": "s", "assignment": "p", "notebook": "n"}}
+    nb, resources = HideHiddenTests().preprocess(nb, resources)      # the order the feedback step uses
+    nb, _ = SubmittedOutputs().preprocess(nb, resources)
+    notes = [o.text for c in nb.cells for o in c.outputs if o.get("name") == "stdout"]
+    assert notes == ["[grader] while grading, this cell raised ValueError: secret from a1\n",
+                     "[grader] while grading, this cell raised ValueError\n"]
+
+
+def test_a_tracer_or_timer_left_by_student_code_is_stopped_when_a_test_begins():
+    # a tracer sees every report the probe sends and the source of every request; a timer's
+    # handler could set one again between the parts of a test
+    import signal
+
+    from autograder.sandbox import kernel_probe
+
+    def tracer(frame, event, arg):
+        return None
+
+    old = signal.signal(signal.SIGALRM, lambda *a: None)
+    try:
+        sys.settrace(tracer)
+        sys.setprofile(tracer)
+        signal.setitimer(signal.ITIMER_REAL, 100)
+        kernel_probe.Probe().begin("t")
+        assert sys.gettrace() is None and sys.getprofile() is None
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        sys.settrace(None)
+        sys.setprofile(None)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def test_an_error_message_that_quotes_the_hidden_tests_is_not_shown():
     p = _probes(Site("check_close", 1, False, True), literals=["a hidden input sentence"])
     ref = [_report(0, got=[1], expected=[1])]
@@ -402,7 +448,7 @@ _wordpiece = wordpiece
 def wordpiece(word, vocab, unk_token="[UNK]", max_chars=100):
     _hook()
     _seen.append(word)
-    if "wrods" in word:
+    if word == "wr" + "ods":                          # a word only the hidden sentence has
         raise ValueError("inputs " + repr(_seen))
     return _wordpiece(word, vocab, unk_token, max_chars)
 """), 9)                                            # wordpiece's and encode's hidden parts meet the word
@@ -453,7 +499,7 @@ def test_no_feedback_page_holds_hidden_test_content(graded):
         assert not leaked, (student, leaked[:5])
     # the words of a hidden sentence, raised by the student's code while the hidden part ran
     page = (out / "feedback" / "drops_phases" / PART / f"{NB1}.html").read_text()
-    assert "wrods" not in page and "Transformers" not in page
+    assert "wrods" not in page
 
 
 def _hidden_source(p: Probes) -> list[str]:

@@ -93,7 +93,9 @@ class SubmittedOutputs(NbGraderPreprocessor):
                 continue
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade") and not meta.get("solution"):
-                hidden_seen = hidden_seen or any(BEGIN.match(l) for l in cell.source.splitlines())
+                # HideHiddenTests (run before) left its placeholder where the hidden tests were
+                hidden_seen = hidden_seen or any(BEGIN.match(l) or l.strip() == PLACEHOLDER
+                                                 for l in cell.source.splitlines())
                 continue
             graded_error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             cell.outputs = [copy.deepcopy(o) for o in handed_in.get(_cell_key(cell, index), [])

@@ -41,11 +41,14 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from ..course.probes import Probes
-from .judge import judge
+from .judge import judge, quotes_hidden
 from .recorded import run_records
 from .kernel_probe import MIME
 
 PROBE_LINE = "__probe__ = __import__('__autograder_probe__').begin({token!r})\n"
+#: Ends each part of a test: a tracer or timer the part's student code set up is stopped before
+#: the next part (the hidden one) is sent to the kernel.
+QUIET_LINE = "__import__('__autograder_probe__').quiet()\n"
 #: Errors in non-test cells worth a line in the report (others are ordinary wrong answers).
 NOTABLE_ERRORS = {"MemoryError", "SystemExit", "KeyboardInterrupt", "PermissionError", "FileNotFoundError",
                   "BlockingIOError", "RecursionError", "OSError", "ConnectionError",
@@ -397,6 +400,7 @@ class SandboxedExecute(Execute):
     # ------------------------------------------------------------- test cells
     def _load_probes(self) -> None:
         self._mode, self._probes, self._reference, self._reference_out = "", {}, {}, ""
+        self._literals = None
         self._run_records = None
         if not self.probe_context:
             return
@@ -414,6 +418,12 @@ class SandboxedExecute(Execute):
         self._reference = entry.get("reference", {})
         self._reference_out = entry.get("reference_out", "")
         self._reference_records: dict[str, list[dict]] = {}
+
+    def _notebook_literals(self) -> list[str]:
+        """The hidden tests' constants of every test cell of this notebook."""
+        if getattr(self, "_literals", None) is None:
+            self._literals = sorted({lit for p in self._probes.values() for lit in p.hidden_literals})
+        return self._literals
 
     def _raising_exercise(self, error) -> str | None:
         """The exercise (a function of an answer cell) whose code raised ``error``, if the
@@ -465,7 +475,7 @@ class SandboxedExecute(Execute):
                 elif not part.strip():
                     continue
                 records.append({"phase": phase, "token": token})
-                cell.source = part
+                cell.source = part + ("" if part.endswith("\n") else "\n") + QUIET_LINE
                 self._records.pop(index, None)
                 # out of IPython's input history (In, _ih, _i): code the test calls, or a later cell,
                 # cannot read the test's source from there
@@ -490,6 +500,11 @@ class SandboxedExecute(Execute):
             reference = self._reference.get(probes.grade_id, [])
         judged = monotonic()
         verdict = judge(probes, reference, records, error, token, self._run_records)
+        if not verdict.passed and quotes_hidden(verdict.message, self._notebook_literals()):
+            # a message from this test's visible part that quotes another test's hidden part
+            verdict.message = ("This test failed; its message is not shown (it quotes the hidden tests). Run the "
+                               "visible test in your notebook to see what it says.")
+            verdict.flags.append("the failure message quotes the hidden tests of another test cell")
         self._add_time("judge_s", monotonic() - judged)
         if verdict.passed and any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
             self._event("stderr_in_test", index, "the test's code wrote to stderr (warnings): the verdict "
