@@ -32,7 +32,7 @@ import nbformat
 
 from .scan_rules import (BUILTIN_NAMES, GRADER_CHANNEL, INPUT_HISTORY, LINE_MAGICS, MARKUP_CELL_MAGICS, PRIVATE_GRADER,
                          PYTHON_CELL_MAGICS, REBIND_OK, RUNS_CODE, SETTINGS, SHELL_OK, SIZED_BASES, VALUE_TYPES,
-                         WRITE_OK_PREFIXES, EXTENSIONS_OK,
+                         WRITE_OK_PREFIXES, EXTENSIONS_OK, IMPORTABLE,
                          attribute_rule, detail_of, dunder_rule, name_rule)
 
 
@@ -704,7 +704,7 @@ class _CellScanner(ast.NodeVisitor):
             text = first.value if _is_str(first) else ""
         else:
             return False
-        if ".." in text.replace("\\", "/").split("/"):
+        if ".." in text.replace("\\", "/").split("/") or text.lower().endswith(IMPORTABLE):
             return False
         return text.startswith(WRITE_OK_PREFIXES) or not text.startswith(("/", "~", "\\"))
 

@@ -32,7 +32,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("frame_access", NAME, ("sys._getframe", "sys._current_frames", "inspect.currentframe", "inspect.stack",
                                 "inspect.getouterframes", "inspect.getinnerframes", "inspect.getframeinfo",
-                                "inspect.trace", "inspect.getclosurevars", "traceback.walk_stack",
+                                "inspect.trace", "inspect.getclosurevars", "inspect.getargvalues", "inspect.getargs",
+                                "traceback.walk_stack",
                                 "traceback.extract_stack", "traceback.walk_tb"),
          "reads the interpreter's call frames: no exercise needs them; they reach the local values of the "
          "test that calls this code"),
@@ -116,7 +117,8 @@ RULES: tuple[Rule, ...] = (
          "starts threads, processes, tasks or signal handlers: code that keeps running after its cell, "
          "while the tests run"),
     Rule("tracing", NAME, ("sys.settrace", "sys.setprofile", "sys.addaudithook", "sys.audit", "sys.monitoring",
-                           "sys.call_tracing", "sys.remote_exec", "faulthandler", "tracemalloc"),
+                           "sys.call_tracing", "sys.remote_exec", "faulthandler", "tracemalloc", "bdb", "pdb.Pdb",
+                           "threading.settrace", "threading.setprofile"),
          "installs a tracer, profiler or audit hook: it watches (and can change) every line the tests run"),
     Rule("dynamic_code", NAME, ("runpy", "code.Interactive*", "code.interact", "code.compile_command", "codeop",
                                 "pydoc.locate", "importlib.util", "importlib.machinery", "importlib.__import__"),
@@ -165,10 +167,15 @@ RULES: tuple[Rule, ...] = (
                                    "shutil.make_archive", "shutil.unpack_archive"),
          "starts or stops processes, changes files or opens sockets: the exercises compute tensors and never "
          "need that"),
+    Rule("import_path", NAME, ("sys.path", "sys.path_importer_cache", "site", "zipimport", "pkgutil"),
+         "changes or reads where imports are found: with a module the notebook wrote itself, an import runs "
+         "code this scan never reads"),
     Rule("scan_error", CHECK, ("<a cell the scanner could not read>",),
          "the scan could not read this cell (it is nested too deeply, or the scanner failed): read it by hand"),
-    Rule("file_write", CHECK, ("open(<outside the current folder>, 'w')", "Path(...).write_text", "p.unlink()"),
-         "writes, links or deletes a file outside the notebook's folder (or at a path computed at run time)"),
+    Rule("file_write", CHECK, ("open(<outside the current folder>, 'w')", "Path(...).write_text", "p.unlink()",
+                               "open('helpers.py', 'w')"),
+         "writes, links or deletes a file outside the notebook's folder (or at a path computed at run time), or "
+         "writes a file an import would run (.py, .pth, .so, .zip)"),
 )
 
 #: Built-in names that may be rebound without a finding (IPython's output history).
@@ -200,6 +207,8 @@ SHELL_OK = {"ls", "pwd", "pip", "pip3", "conda", "nvidia-smi", "cat", "head", "t
             "nvcc", "printenv", "env", "sort", "uniq", "less", "more",
             # fetching and unpacking data, making folders (the sandbox has no network: a download fails)
             "mkdir", "wget", "curl", "unzip", "tar", "gzip", "gunzip", "zip", "touch", "find", "ps", "id", "git"}
+#: Files an import can run: writing one is a finding wherever it goes.
+IMPORTABLE = (".py", ".pyc", ".pth", ".so", ".zip", ".egg", ".whl")
 #: Folders outside the notebook's own a student's file may go to: Colab's working folder.
 WRITE_OK_PREFIXES = ("/content/",)
 GRADER_CHANNEL = "vnd.autograder"
