@@ -103,6 +103,36 @@ def test_zip_export_skips_entries_that_escape_and_unwraps_one_folder(tmp_path):
     assert hashlib.sha256(zpath.read_bytes()).hexdigest() == before
 
 
+def test_names_that_differ_only_in_accents_stay_two_students(tmp_path):
+    root = tmp_path / "moodle"
+    root.mkdir()
+    for name in ("Zoë Müller", "Zoé Müller", "Jürgen", "Jörgen"):
+        (root / f"{name}_01_tokens_to_vectors.ipynb").write_text(f'{{"who": "{name}"}}')
+    intake = collect(root, NOTEBOOKS, pattern=r"^(?P<student>[^_]+)_")
+    assert len(intake.students) == 4 and not any(n.kind == "duplicate_file" for n in intake.notes)
+    assert {"Jurgen", "Jorgen", "Zoe_Muller"} <= set(intake.students)
+    raws = {c.raw for nbs in intake.students.values() for c in nbs.values()}
+    assert len(raws) == 4
+
+
+def test_a_damaged_zip_entry_costs_that_file_only(tmp_path):
+    zpath = tmp_path / "export.zip"
+    good = b'{"cells": []}' * 50
+    with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("alice/01_tokens_to_vectors.ipynb", good)
+        z.writestr("bob/01_tokens_to_vectors.ipynb", good)
+    data = bytearray(zpath.read_bytes())
+    with zipfile.ZipFile(zpath) as z:
+        bob = z.getinfo("bob/01_tokens_to_vectors.ipynb")
+    start = bob.header_offset + 30 + len(bob.filename)          # bob's compressed bytes
+    data[start:start + 8] = b"\xff" * 8
+    zpath.write_bytes(bytes(data))
+    intake = collect(zpath, NOTEBOOKS)
+    assert intake.students["alice"]["01_tokens_to_vectors"].raw == good
+    assert intake.students["bob"] == {}
+    assert [n.student for n in intake.notes if n.kind == "unreadable_file"] == ["bob"]
+
+
 def test_links_are_never_followed(tmp_path):
     root = tmp_path / "subs"
     (root / "alice").mkdir(parents=True)

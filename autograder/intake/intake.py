@@ -21,9 +21,11 @@ Files are only read: the input is never modified.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -102,8 +104,21 @@ def identify(filename: str, notebooks: dict[str, str]) -> tuple[str | None, int,
 
 
 def safe_student(name: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "_", name.strip()).strip("._")
+    """A student id as a path-safe name: accents dropped (``Jürgen`` -> ``Jurgen``), anything
+    else outside letters, digits, ``. _ -`` made ``_``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name.strip()).strip("._")
     return s or "unknown"
+
+
+def _distinct(student_raw: str, taken: dict[str, str]) -> str:
+    """``safe_student(student_raw)``, made distinct from the safe ids of other raw ids (``Zoë``
+    and ``Zoé`` are two students, not one student with two files)."""
+    student = safe_student(student_raw)
+    if taken.setdefault(student, student_raw) != student_raw:
+        student = f"{student}-{hashlib.sha256(student_raw.encode('utf-8', 'surrogatepass')).hexdigest()[:6]}"
+        taken.setdefault(student, student_raw)
+    return student
 
 
 def _walk_dir(root: Path, intake: Intake) -> list[_File]:
@@ -165,6 +180,7 @@ def collect(submissions: Path, notebooks: dict[str, str], pattern: str = DEFAULT
     else:
         raise ValueError(f"{submissions} is neither a folder nor a .zip file")
     regex = re.compile(pattern)
+    taken: dict[str, str] = {}          # safe id -> the raw id it stands for
     for f in files:
         if len(f.parts) > 1:
             student_raw = f.parts[0]
@@ -178,7 +194,7 @@ def collect(submissions: Path, notebooks: dict[str, str], pattern: str = DEFAULT
                 continue
             student_raw = m.group("student")
             where = "name"
-        student = safe_student(student_raw)
+        student = _distinct(student_raw, taken)
         if student != student_raw:
             intake.note(student, f.origin, "student_id_changed",
                         f"student {student_raw!r} is listed as {student!r} (letters, digits, . _ - only)")
@@ -201,7 +217,14 @@ def collect(submissions: Path, notebooks: dict[str, str], pattern: str = DEFAULT
             intake.note(student, f.origin, "file_too_large",
                         f"{fname!r} is larger than {MAX_FILE_BYTES // 2**20} MB; skipped", nb)
             continue
-        cand = Candidate(student, notebooks[nb], nb, f.origin, f.read(), version, f.mtime)
+        try:
+            raw = f.read()
+        except (OSError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError, NotImplementedError) as err:
+            intake.note(student, f.origin, "unreadable_file",
+                        f"{fname!r} could not be read from the submissions ({type(err).__name__}: {str(err)[:100]}, "
+                        "a damaged or encrypted zip entry?); skipped", nb)
+            continue
+        cand = Candidate(student, notebooks[nb], nb, f.origin, raw, version, f.mtime)
         if rest != f"{nb}.ipynb":
             intake.note(student, f.origin, "renamed",
                         f"{fname!r} was taken as {nb}.ipynb" + (" (found by its number)" if how == "number" else ""),
