@@ -21,9 +21,9 @@ Files are only read: the input is never modified.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import re
 import stat
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field

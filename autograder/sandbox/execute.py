@@ -41,7 +41,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from ..course.probes import Probes
-from .judge import judge, quotes_hidden
+from .judge import judge
 from .recorded import run_records
 from .kernel_probe import MIME
 
@@ -421,7 +421,7 @@ class SandboxedExecute(Execute):
 
     def _notebook_literals(self) -> list[str]:
         """The hidden tests' constants of every test cell of this notebook."""
-        if getattr(self, "_literals", None) is None:
+        if self._literals is None:
             self._literals = sorted({lit for p in self._probes.values() for lit in p.hidden_literals})
         return self._literals
 
@@ -499,12 +499,8 @@ class SandboxedExecute(Execute):
         else:
             reference = self._reference.get(probes.grade_id, [])
         judged = monotonic()
-        verdict = judge(probes, reference, records, error, token, self._run_records)
-        if not verdict.passed and quotes_hidden(verdict.message, self._notebook_literals()):
-            # a message from this test's visible part that quotes another test's hidden part
-            verdict.message = ("This test failed; its message is not shown (it quotes the hidden tests). Run the "
-                               "visible test in your notebook to see what it says.")
-            verdict.flags.append("the failure message quotes the hidden tests of another test cell")
+        # messages are kept from quoting any test's hidden constants, not only this test's
+        verdict = judge(probes, reference, records, error, token, self._run_records, self._notebook_literals())
         self._add_time("judge_s", monotonic() - judged)
         if verdict.passed and any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs):
             self._event("stderr_in_test", index, "the test's code wrote to stderr (warnings): the verdict "

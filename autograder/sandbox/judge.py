@@ -200,13 +200,15 @@ def _from_the_students_run(site: Site, ref: dict, rec: dict,
 
 
 def judge(probes: Probes, reference: list[dict], student: list[dict], error: dict | None,
-          token: str, records: RunRecords | None = None) -> Verdict:
+          token: str, records: RunRecords | None = None, hidden_literals: list[str] | None = None) -> Verdict:
     """The verdict of one test cell: ``reference`` and ``student`` are the cells' reports
     in order, ``error`` the error the student's cell ended with (ename, evalue) or None,
     ``records`` what the student's own run recorded in the submitted notebook (None in the
-    reference run)."""
+    reference run), ``hidden_literals`` the constants no message may quote (the whole
+    notebook's hidden tests; by default this cell's)."""
     flags: list[str] = []
     notes: list[str] = []
+    literals = probes.hidden_literals if hidden_literals is None else hidden_literals
     ref_by: dict[int, list[dict]] = {}
     for r in reference:
         if "site" in r:
@@ -257,7 +259,7 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
             if forged:
                 flags.append(f"{forged} report(s) that the grader did not ask for")
             message = _student_message(site, rec, failure, ref, hidden_phase)
-            if quotes_hidden(message, probes.hidden_literals):
+            if quotes_hidden(message, literals):
                 message = f"The check on line {site.line} of the test failed (the values are not shown: " \
                           "they would quote the hidden tests)."
             return Verdict(False, message, f"site {k} (line {site.line}): {failure}", flags, notes=notes)
@@ -266,7 +268,7 @@ def judge(probes: Probes, reference: list[dict], student: list[dict], error: dic
     missing = [(k, len(refs) - seen.get(k, 0)) for k, refs in ref_by.items() if seen.get(k, 0) < len(refs)]
     if error is not None:
         message = _error_message(error, hidden_phase)
-        if quotes_hidden(message, probes.hidden_literals):
+        if quotes_hidden(message, literals):
             message = (f"Your code raised {error.get('ename') or 'an exception'} in this test (its message is not "
                        "shown: it quotes the hidden tests).")
             flags.append("the error message of the student's code quotes the hidden tests")
