@@ -299,6 +299,14 @@ def _literal_loop_names(tree: ast.AST) -> dict[str, set[str]]:
     return values
 
 
+def _class_of(node):
+    """``x`` for ``type(x)`` (a class is changed through it as through ``x.__class__``), else ``node``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+            and len(node.args) == 1 and not node.keywords:
+        return node.args[0]
+    return node
+
+
 def _dotted(node) -> list[str] | None:
     """``a.b.c`` as ["a", "b", "c"]; None when the chain does not start at a name."""
     parts = []
@@ -421,8 +429,9 @@ class _CellScanner(ast.NodeVisitor):
         self.check_owner(node, owner, attr)
 
     def check_owner(self, node, owner, attr: str | None) -> None:
-        """``owner.attr`` is set or deleted: flag when ``owner`` is imported or course-owned."""
-        kind, q = self.qualified(owner)
+        """``owner.attr`` is set or deleted: flag when ``owner`` (or ``type(owner)``) is imported or
+        course-owned."""
+        kind, q = self.qualified(_class_of(owner))
         if kind == "import" and q is not None:
             if not any((q + "." + (attr or "")).startswith(s) for s in SETTINGS):
                 self.flag(node, "patches_module")
@@ -819,7 +828,7 @@ def _scan_source(facts: _Notebook, source: str, offset: int = 0) -> tuple[list[t
     aliases = {}
     for stmt in tree.body:   # ``T = torch.Tensor``, ``t = tok``: T and t stand for what they name
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            parts = _dotted(stmt.value)
+            parts = _dotted(_class_of(stmt.value))       # ``cls = type(model)`` stands for model's class
             if parts and parts[0] in facts.imports:
                 aliases[stmt.targets[0].id] = ".".join([facts.imports[parts[0]], *parts[1:]])
             elif parts and parts[0] in facts.course:
