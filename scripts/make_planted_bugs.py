@@ -68,6 +68,8 @@ BUGS: dict[str, list[tuple[str, str, str, str, str]]] = {
          "for word in basic_tokenize(text):", "for word in text.lower().split():"),
         ("encode_numpy_ints", "ex_encode", "a list of Python ints",
          "    return ids\n", "    return list(torch.tensor(ids))\n"),
+        ("encode_calls_the_tokenizer", "ex_encode", "split with your wordpiece, not the course tokenizer's encode",
+         "    ids = [vocab[\"[CLS]\"]]\n", "    return tok.encode(text)\n    ids = [vocab[\"[CLS]\"]]\n"),
         ("pad_mask_from_ids", "ex_pad_batch", "the mask comes from the lengths, not from ids == pad_id",
          "    return input_ids, attention_mask\n",
          "    attention_mask = (input_ids != pad_id).long()\n    return input_ids, attention_mask\n"),
@@ -471,6 +473,7 @@ BUGS.update(planted_bugs_04_06.BUGS)
 ALTERNATIVES.update(planted_bugs_04_06.ALTERNATIVES)
 #: {notebook: {bug id: text the visible test's message must contain (it names the rule)}}
 MESSAGES: dict[str, dict[str, str]] = {nb: dict(m) for nb, m in planted_bugs_04_06.MESSAGES.items()}
+MESSAGES["01_tokens_to_vectors"] = {"encode_calls_the_tokenizer": "do not call WordPieceTokenizer.encode"}
 MESSAGES["03_sequence_representations"] = {
     "layer_default_eps": "eps=config.layer_norm_eps",
     "layer_ignores_mask": "pass key_mask on to the attention",
