@@ -7,7 +7,7 @@ runner (``tests/planted/runner.py``) runs each in the student's view (the releas
 visible tests) and the grader's (hidden tests too), every notebook in its own process,
 all at once; a variant re-runs only the cells its answer affects on the way to a test,
 so the training cells of notebooks 04-06 stay out of it (about 45 s of CPU in all for
-the 249 variants, 204 of them bugs). Then:
+the 250 variants, 205 of them bugs). Then:
 
 - every bug fails the visible test of its own exercise (the student is told), and where the
   corpus gives a bug a ``message``, that test's message contains it (it names the rule);
